@@ -1,0 +1,162 @@
+"""Chart builders: right traces, right colours, right numbers, empty inputs handled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gtcore.regions import physics_floor_ms
+from ui import charts
+from ui.colours import region_colours
+
+REGIONS = ["us-west-2", "eu-west-1", "ap-northeast-1"]
+
+
+def _samples(n: int = 200, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for src in REGIONS:
+        for dst in REGIONS:
+            if src == dst:
+                continue
+            base = 600 if {src, dst} == {"us-west-2", "eu-west-1"} else 1200
+            for i in range(n):
+                rows.append((src, dst, base + rng.normal(0, 80), i * 0.1))
+    return pd.DataFrame(rows, columns=["source", "receiving", "lag_ms", "t_s"])
+
+
+def _floors() -> dict[tuple[str, str], float]:
+    return {(a, b): physics_floor_ms(a, b) for a in REGIONS for b in REGIONS if a != b}
+
+
+def test_ecdf_has_one_line_per_pair_coloured_by_source_ending_at_100() -> None:
+    fig = charts.lag_ecdf(_samples(), _floors())
+    assert len(fig.data) == 6
+    colours = region_colours(REGIONS)
+    for trace in fig.data:
+        src, dst = trace.name.split(" → ")
+        assert trace.line.color == colours[src]
+        assert trace.y[-1] == pytest.approx(100.0)
+        assert list(trace.x) == sorted(trace.x)
+    # the physics band spans the slowest pair's floor
+    band = fig.layout.shapes[0]
+    assert band.x1 == pytest.approx(max(_floors().values()))
+
+
+def test_ecdf_thins_big_inputs_but_keeps_extremes() -> None:
+    samples = _samples(n=5000)
+    fig = charts.lag_ecdf(samples)
+    for trace in fig.data:
+        assert len(trace.x) <= charts.MAX_POINTS_PER_TRACE
+        src, dst = trace.name.split(" → ")
+        part = samples[(samples.source == src) & (samples.receiving == dst)].lag_ms
+        assert trace.x[0] == pytest.approx(part.min())
+        assert trace.x[-1] == pytest.approx(part.max())
+
+
+def test_pair_styles_distinguish_receiving_regions_of_one_source() -> None:
+    styles = charts.pair_styles([("us-west-2", "eu-west-1"), ("us-west-2", "ap-northeast-1")])
+    a, b = styles.values()
+    assert a["color"] == b["color"]
+    assert a["dash"] != b["dash"]
+
+
+def test_summary_percentiles_and_floor_multiple() -> None:
+    samples = pd.DataFrame({
+        "source": ["us-west-2"] * 100,
+        "receiving": ["eu-west-1"] * 100,
+        "lag_ms": np.arange(1, 101, dtype=float),
+    })
+    floor = physics_floor_ms("us-west-2", "eu-west-1")
+    table = charts.lag_summary(samples, {("us-west-2", "eu-west-1"): floor})
+    row = table.iloc[0]
+    assert row["samples"] == 100
+    assert row["p50 ms"] == pytest.approx(50.5)
+    assert row["p99 ms"] == pytest.approx(99.01)
+    assert row["max ms"] == 100
+    assert row["floor ms"] == pytest.approx(floor)
+    assert row["p50 × floor"] == pytest.approx(50.5 / floor)
+    assert 30 < floor < 45  # ~7,300 km at 2/3 c
+
+
+def test_histogram_and_timeseries_cover_every_pair() -> None:
+    samples = _samples(n=50)
+    assert len(charts.lag_histogram(samples).data) == 6
+    ts = charts.lag_timeseries(samples)
+    assert len(ts.data) == 6
+    assert sum(len(t.x) for t in ts.data) == len(samples)
+
+
+@pytest.mark.parametrize("builder", [charts.lag_ecdf, charts.lag_histogram, charts.lag_timeseries])
+def test_empty_samples_give_an_explaining_empty_chart(builder) -> None:
+    empty = pd.DataFrame(columns=["source", "receiving", "lag_ms", "t_s"])
+    fig = builder(empty)
+    assert not fig.data
+    assert "No samples" in fig.layout.annotations[0].text
+
+
+def test_summary_of_nothing_is_an_empty_table() -> None:
+    empty = pd.DataFrame(columns=["source", "receiving", "lag_ms"])
+    assert charts.lag_summary(empty, {}).empty
+
+
+def test_heatmap_rows_are_sources_and_diagonal_blank() -> None:
+    values = {("us-west-2", "eu-west-1"): 700.0, ("eu-west-1", "us-west-2"): 900.0}
+    fig = charts.pair_heatmap(values, ["us-west-2", "eu-west-1"])
+    z = fig.data[0].z
+    assert z[0][0] is None and z[1][1] is None
+    assert z[0][1] == 700.0 and z[1][0] == 900.0
+    assert fig.data[0].text[0][1] == "700"
+
+
+def test_metric_timeseries_one_trace_per_pair() -> None:
+    ts = pd.date_range("2026-01-01", periods=5, freq="1min", tz="UTC")
+    points = pd.DataFrame({
+        "timestamp": list(ts) * 2,
+        "source": ["us-west-2"] * 5 + ["eu-west-1"] * 5,
+        "receiving": ["eu-west-1"] * 5 + ["us-west-2"] * 5,
+        "value": np.linspace(500, 900, 10),
+    })
+    fig = charts.metric_timeseries(points)
+    assert [t.name for t in fig.data] == ["eu-west-1 → us-west-2", "us-west-2 → eu-west-1"]
+    assert charts.metric_timeseries(points.iloc[0:0]).layout.annotations
+
+
+def test_region_bars_use_region_colours_and_mark_missing() -> None:
+    fig = charts.region_bars({"us-west-2": 12, "eu-west-1": None}, ["us-west-2", "eu-west-1"],
+                             title="Items", unit="items")
+    bar = fig.data[0]
+    assert list(bar.marker.color) == ["#E69F00", "#0072B2"]
+    assert list(bar.text) == ["12", "n/a"]
+
+
+def test_value_timeline_marks_writes_and_convergence() -> None:
+    events = pd.DataFrame({
+        "t_ms": [0, 5, 10, 700, 800],
+        "region": ["us-west-2", "eu-west-1", "us-west-2", "eu-west-1", "us-west-2"],
+        "value": [10, 10, 11, 9, 9],
+        "kind": ["read", "read", "write", "write", "read"],
+    })
+    fig = charts.region_value_timeline(events, ["us-west-2", "eu-west-1"], winner_value=9)
+    names = [t.name for t in fig.data]
+    assert "us-west-2 write" in names and "eu-west-1 write" in names
+    assert fig.layout.shapes and fig.layout.shapes[0].y0 == 9
+
+
+def test_latency_timeline_puts_failures_at_zero() -> None:
+    writes = pd.DataFrame({
+        "t_s": [0.0, 0.5, 1.0],
+        "region": ["us-west-2", "us-west-2", "eu-west-1"],
+        "latency_ms": [12.0, 3000.0, 15.0],
+        "ok": [True, False, True],
+    })
+    fig = charts.latency_timeline(writes, ["us-west-2", "eu-west-1"])
+    failed = [t for t in fig.data if t.name == "us-west-2 failed"][0]
+    assert list(failed.y) == [0]
+
+
+def test_projector_style_is_big() -> None:
+    fig = charts.lag_ecdf(_samples(n=10))
+    assert fig.layout.font.size >= 18
+    assert fig.layout.title.font.size >= 24

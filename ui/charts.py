@@ -1,0 +1,392 @@
+"""Pure chart builders: data in, Plotly figure out (no Streamlit, no I/O).
+
+Every figure uses the projector style (big fonts, thick lines, white background) and the fixed
+region colours of :mod:`ui.colours`. A *pair* is ``(source, receiving)``: a write made in
+``source`` arriving in ``receiving``; its line takes the source's colour and a dash pattern per
+receiving region, so "colour = where the write came from" holds on every chart.
+
+Inputs are pandas DataFrames with documented columns; builders never mutate them and cope with
+empty frames (an empty chart with a message in the middle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ui.colours import UNKNOWN_COLOUR, region_colours
+
+FONT_SIZE = 20
+TITLE_SIZE = 26
+LINE_WIDTH = 3.5
+MARKER_SIZE = 10
+FONT_FAMILY = "Source Sans Pro, Arial, sans-serif"
+DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+MAX_POINTS_PER_TRACE = 1500  # beyond this, lines are thinned: projectors have ~2k pixels
+
+Pair = tuple[str, str]
+
+
+# --- style ---------------------------------------------------------------------------------------
+
+
+def projector_layout(fig: go.Figure, title: str | None = None, height: int = 460) -> go.Figure:
+    """Apply the shared projector style to `fig` (in place) and return it."""
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "font": {"size": TITLE_SIZE}} if title else None,
+        font={"size": FONT_SIZE, "family": FONT_FAMILY, "color": "#111111"},
+        legend={"font": {"size": FONT_SIZE - 2}, "bgcolor": "rgba(255,255,255,0.85)"},
+        hoverlabel={"font": {"size": FONT_SIZE - 2}},
+        margin={"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
+        height=height,
+    )
+    fig.update_xaxes(title_font={"size": FONT_SIZE}, tickfont={"size": FONT_SIZE - 2},
+                     gridcolor="#DDDDDD", zerolinecolor="#BBBBBB")
+    fig.update_yaxes(title_font={"size": FONT_SIZE}, tickfont={"size": FONT_SIZE - 2},
+                     gridcolor="#DDDDDD", zerolinecolor="#BBBBBB")
+    return fig
+
+
+def empty_figure(message: str, title: str | None = None, height: int = 300) -> go.Figure:
+    """A blank chart that says why it is blank."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": FONT_SIZE + 2},
+                       xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return projector_layout(fig, title, height)
+
+
+def pair_label(source: str, receiving: str) -> str:
+    return f"{source} → {receiving}"
+
+
+def pair_styles(pairs: Iterable[Pair]) -> dict[Pair, dict[str, str]]:
+    """Colour (by source) and dash (by receiving region) for every pair."""
+    pairs = sorted(set(pairs))
+    regions = sorted({r for p in pairs for r in p})
+    colours = region_colours(regions)
+    dash_of = {r: DASHES[i % len(DASHES)] for i, r in enumerate(regions)}
+    return {p: {"color": colours.get(p[0], UNKNOWN_COLOUR), "dash": dash_of[p[1]]} for p in pairs}
+
+
+def _thin(frame: pd.DataFrame, limit: int = MAX_POINTS_PER_TRACE) -> pd.DataFrame:
+    if len(frame) <= limit:
+        return frame
+    step = int(np.ceil(len(frame) / limit))
+    return frame.iloc[::step]
+
+
+def _pairs_of(frame: pd.DataFrame, source: str, receiving: str) -> list[Pair]:
+    if frame.empty:
+        return []
+    uniq = frame[[source, receiving]].drop_duplicates()
+    return sorted((str(a), str(b)) for a, b in uniq.itertuples(index=False))
+
+
+# --- replication lag -----------------------------------------------------------------------------
+
+
+def lag_ecdf(
+    samples: pd.DataFrame,
+    floors_ms: Mapping[Pair, float] | None = None,
+    *,
+    source: str = "source",
+    receiving: str = "receiving",
+    value: str = "lag_ms",
+    title: str = "How long until a write arrives (ECDF)",
+) -> go.Figure:
+    """Share of writes that had arrived by each lag, one line per region pair.
+
+    `samples` has one row per measured write: `source`, `receiving`, `lag_ms`. With
+    `floors_ms`, a grey band marks the slowest pair's physics floor (nothing can be faster).
+    """
+    data = samples.dropna(subset=[value]) if not samples.empty else samples
+    if data.empty:
+        return empty_figure("No samples yet: run the probe", title)
+    fig = go.Figure()
+    styles = pair_styles(_pairs_of(data, source, receiving))
+    for pair, style in styles.items():
+        lags = np.sort(data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1]),
+                                value].to_numpy(dtype=float))
+        if lags.size == 0:
+            continue
+        share = np.arange(1, lags.size + 1) / lags.size
+        if lags.size > MAX_POINTS_PER_TRACE:
+            idx = np.unique(np.linspace(0, lags.size - 1, MAX_POINTS_PER_TRACE).astype(int))
+            lags, share = lags[idx], share[idx]
+        fig.add_trace(go.Scatter(
+            x=lags, y=share * 100, mode="lines", name=pair_label(*pair),
+            line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH,
+                  "shape": "hv"},
+            hovertemplate="%{y:.0f}% within %{x:.0f} ms<extra>" + pair_label(*pair) + "</extra>",
+        ))
+    if floors_ms:
+        floor = max(floors_ms.get(p, 0.0) for p in styles)
+        if floor > 0:
+            fig.add_vrect(x0=0, x1=floor, fillcolor="#999999", opacity=0.25, line_width=0,
+                          annotation_text=f"light in fiber ≥ {floor:.0f} ms",
+                          annotation_position="top left",
+                          annotation_font_size=FONT_SIZE - 4)
+    fig.update_xaxes(title_text="lag (ms)", rangemode="tozero")
+    fig.update_yaxes(title_text="writes arrived (%)", range=[0, 102])
+    return projector_layout(fig, title)
+
+
+def lag_histogram(
+    samples: pd.DataFrame,
+    *,
+    source: str = "source",
+    receiving: str = "receiving",
+    value: str = "lag_ms",
+    bin_ms: float | None = None,
+    title: str = "Lag distribution per region pair",
+) -> go.Figure:
+    """Overlaid histograms of lag per pair (counts per bin)."""
+    data = samples.dropna(subset=[value]) if not samples.empty else samples
+    if data.empty:
+        return empty_figure("No samples yet: run the probe", title)
+    lo, hi = float(data[value].min()), float(data[value].max())
+    size = bin_ms or max((hi - lo) / 40.0, 1.0)
+    fig = go.Figure()
+    for pair, style in pair_styles(_pairs_of(data, source, receiving)).items():
+        lags = data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1]), value]
+        fig.add_trace(go.Histogram(
+            x=lags.to_numpy(dtype=float), name=pair_label(*pair), opacity=0.6,
+            xbins={"start": lo, "end": hi + size, "size": size},
+            marker={"color": style["color"], "line": {"color": "#FFFFFF", "width": 1}},
+        ))
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title_text="lag (ms)")
+    fig.update_yaxes(title_text="writes")
+    return projector_layout(fig, title)
+
+
+def lag_timeseries(
+    samples: pd.DataFrame,
+    *,
+    source: str = "source",
+    receiving: str = "receiving",
+    value: str = "lag_ms",
+    time: str = "t_s",
+    title: str = "Lag of each write over time",
+) -> go.Figure:
+    """Lag of each probe write against when it was written (seconds into the run)."""
+    data = samples.dropna(subset=[value]) if not samples.empty else samples
+    if data.empty:
+        return empty_figure("No samples yet: run the probe", title)
+    fig = go.Figure()
+    for pair, style in pair_styles(_pairs_of(data, source, receiving)).items():
+        part = data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1])]
+        part = _thin(part.sort_values(time))
+        fig.add_trace(go.Scatter(
+            x=part[time], y=part[value], mode="lines+markers", name=pair_label(*pair),
+            line={"color": style["color"], "dash": style["dash"], "width": 2},
+            marker={"color": style["color"], "size": 7},
+        ))
+    fig.update_xaxes(title_text="seconds into the run")
+    fig.update_yaxes(title_text="lag (ms)", rangemode="tozero")
+    return projector_layout(fig, title)
+
+
+def lag_summary(
+    samples: pd.DataFrame,
+    floors_ms: Mapping[Pair, float],
+    *,
+    source: str = "source",
+    receiving: str = "receiving",
+    value: str = "lag_ms",
+) -> pd.DataFrame:
+    """p50/p90/p99 per pair, its physics floor and the median lag as a multiple of the floor."""
+    columns = ["pair", "source", "receiving", "samples", "p50 ms", "p90 ms", "p99 ms", "max ms",
+               "floor ms", "p50 × floor"]
+    data = samples.dropna(subset=[value]) if not samples.empty else samples
+    if data.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (src, dst), group in data.groupby([source, receiving], sort=True):
+        lags = group[value].to_numpy(dtype=float)
+        p50, p90, p99 = np.percentile(lags, [50, 90, 99])
+        floor = float(floors_ms.get((str(src), str(dst)), float("nan")))
+        rows.append([pair_label(str(src), str(dst)), str(src), str(dst), int(lags.size),
+                     p50, p90, p99, float(lags.max()), floor,
+                     p50 / floor if floor > 0 else float("nan")])
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- CloudWatch ----------------------------------------------------------------------------------
+
+
+def metric_timeseries(
+    points: pd.DataFrame,
+    *,
+    source: str = "source",
+    receiving: str = "receiving",
+    time: str = "timestamp",
+    value: str = "value",
+    title: str = "CloudWatch ReplicationLatency",
+    y_title: str = "ReplicationLatency (ms)",
+) -> go.Figure:
+    """A metric per pair over time (one line per pair, markers on each datapoint)."""
+    if points.empty:
+        return empty_figure("No datapoints in this window", title)
+    fig = go.Figure()
+    for pair, style in pair_styles(_pairs_of(points, source, receiving)).items():
+        part = points.loc[(points[source] == pair[0]) & (points[receiving] == pair[1])]
+        part = part.sort_values(time)
+        fig.add_trace(go.Scatter(
+            x=part[time], y=part[value], mode="lines+markers", name=pair_label(*pair),
+            line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH},
+            marker={"color": style["color"], "size": MARKER_SIZE},
+        ))
+    fig.update_xaxes(title_text="time (UTC)")
+    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    return projector_layout(fig, title)
+
+
+def pair_heatmap(
+    values: Mapping[Pair, float],
+    regions: Sequence[str],
+    *,
+    title: str = "Mean lag: source × receiving region",
+    unit: str = "ms",
+) -> go.Figure:
+    """Source (rows) × receiving (columns) matrix; the diagonal and missing pairs stay blank."""
+    if not values:
+        return empty_figure("No data for any region pair", title)
+    z: list[list[float | None]] = []
+    text: list[list[str]] = []
+    for src in regions:
+        row: list[float | None] = []
+        labels: list[str] = []
+        for dst in regions:
+            v = values.get((src, dst))
+            ok = v is not None and not np.isnan(v)
+            row.append(float(v) if ok else None)
+            labels.append(f"{v:.0f}" if ok else "")
+        z.append(row)
+        text.append(labels)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(regions), y=list(regions), text=text, texttemplate="%{text}",
+        textfont={"size": FONT_SIZE + 2}, colorscale="Cividis", hoverongaps=False,
+        colorbar={"title": {"text": unit}},
+        hovertemplate="%{y} → %{x}: %{z:.0f} " + unit + "<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="receiving region", side="bottom")
+    fig.update_yaxes(title_text="source region", autorange="reversed")
+    return projector_layout(fig, title, height=max(320, 110 * len(regions) + 120))
+
+
+# --- per-region bars and timelines ---------------------------------------------------------------
+
+
+def region_bars(
+    values: Mapping[str, float | None],
+    regions: Sequence[str],
+    *,
+    title: str,
+    unit: str,
+) -> go.Figure:
+    """One bar per region in its colour (e.g. item counts, latency); missing values show n/a."""
+    colours = region_colours(regions)
+    ys = [values.get(r) for r in regions]
+    fig = go.Figure(go.Bar(
+        x=list(regions), y=[0 if y is None else y for y in ys],
+        marker={"color": [colours[r] for r in regions]},
+        text=["n/a" if y is None else f"{y:,.0f}" for y in ys], textposition="outside",
+        textfont={"size": FONT_SIZE + 2}, hovertemplate="%{x}: %{y} " + unit + "<extra></extra>",
+    ))
+    top = max([y for y in ys if y is not None] or [1.0])
+    fig.update_yaxes(title_text=unit, range=[0, top * 1.25 or 1])
+    return projector_layout(fig, title, height=360)
+
+
+def region_value_timeline(
+    events: pd.DataFrame,
+    regions: Sequence[str],
+    *,
+    time: str = "t_ms",
+    region: str = "region",
+    value: str = "value",
+    kind: str = "kind",
+    title: str = "What each region sees",
+    winner_value: float | None = None,
+    y_title: str = "value",
+) -> go.Figure:
+    """Each region's observed value over time as a step line; writes are big diamonds.
+
+    `events` rows: `t_ms` (since the start), `region`, `value`, `kind` ("read" or "write",
+    optionally "write-lost"). With `winner_value`, a dashed line marks what everyone converged on.
+    """
+    if events.empty:
+        return empty_figure("Nothing recorded yet", title)
+    colours = region_colours(regions)
+    fig = go.Figure()
+    for r in regions:
+        part = events.loc[events[region] == r].sort_values(time)
+        if part.empty:
+            continue
+        reads = part.loc[part[kind] == "read"]
+        fig.add_trace(go.Scatter(
+            x=reads[time], y=reads[value], mode="lines+markers", name=f"{r} reads",
+            line={"color": colours[r], "width": LINE_WIDTH, "shape": "hv"},
+            marker={"color": colours[r], "size": 7},
+        ))
+        for k, symbol, label in (("write", "diamond", "write"),
+                                 ("write-lost", "x", "write (lost)")):
+            writes = part.loc[part[kind] == k]
+            if writes.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=writes[time], y=writes[value], mode="markers", name=f"{r} {label}",
+                marker={"color": colours[r], "size": MARKER_SIZE + 8, "symbol": symbol,
+                        "line": {"color": "#000000", "width": 2}},
+            ))
+    if winner_value is not None:
+        fig.add_hline(y=winner_value, line_dash="dash", line_color="#444444",
+                      annotation_text=f"converged: {winner_value:g}",
+                      annotation_font_size=FONT_SIZE - 2)
+    fig.update_xaxes(title_text="ms since the first write")
+    fig.update_yaxes(title_text=y_title)
+    return projector_layout(fig, title)
+
+
+def latency_timeline(
+    writes: pd.DataFrame,
+    regions: Sequence[str],
+    *,
+    time: str = "t_s",
+    region: str = "region",
+    value: str = "latency_ms",
+    ok: str = "ok",
+    title: str = "Write latency (failed writes marked ✕)",
+) -> go.Figure:
+    """Latency of each write coloured by the region that took it; failures as crosses at 0."""
+    if writes.empty:
+        return empty_figure("No writes yet", title)
+    colours = region_colours(regions)
+    fig = go.Figure()
+    for r in regions:
+        part = _thin(writes.loc[writes[region] == r].sort_values(time))
+        if part.empty:
+            continue
+        good = part.loc[part[ok].astype(bool)]
+        bad = part.loc[~part[ok].astype(bool)]
+        if not good.empty:
+            fig.add_trace(go.Scatter(
+                x=good[time], y=good[value], mode="markers", name=f"{r} ok",
+                marker={"color": colours[r], "size": 8},
+            ))
+        if not bad.empty:
+            fig.add_trace(go.Scatter(
+                x=bad[time], y=[0] * len(bad), mode="markers", name=f"{r} failed",
+                marker={"color": colours[r], "size": MARKER_SIZE + 4, "symbol": "x",
+                        "line": {"color": "#000000", "width": 1}},
+            ))
+    fig.update_xaxes(title_text="seconds into the drill")
+    fig.update_yaxes(title_text="latency (ms)", rangemode="tozero")
+    return projector_layout(fig, title, height=380)
