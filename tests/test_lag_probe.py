@@ -1,0 +1,160 @@
+"""Lag probe: the bound derivation (pure, property-tested) and runs against the emulator."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gtcore.errors import ConfigError
+from gtcore.experiments.lag_probe import (
+    ProbeConfig,
+    accuracy,
+    all_pairs,
+    derive_samples,
+    parse_pairs,
+    samples_frame,
+    summarize,
+)
+from gtcore.history import History
+
+# --- pure: configuration --------------------------------------------------------------------
+
+
+def test_parse_pairs() -> None:
+    assert parse_pairs("us-west-2:eu-west-1, eu-west-1:us-west-2,us-west-2:eu-west-1") == (
+        ("us-west-2", "eu-west-1"), ("eu-west-1", "us-west-2"),
+    )
+    for bad in ("", "us-west-2", "us-west-2:us-west-2", ":eu-west-1"):
+        with pytest.raises(ConfigError):
+            parse_pairs(bad)
+    assert all_pairs(["a", "b", "c"]) == (
+        ("a", "b"), ("a", "c"), ("b", "a"), ("b", "c"), ("c", "a"), ("c", "b"),
+    )
+
+
+def test_config_validation() -> None:
+    cfg = ProbeConfig(pairs=(("a", "b"), ("a", "c"), ("b", "a")))
+    assert cfg.sources == ("a", "b")
+    assert cfg.destinations("a") == ("b", "c")
+    assert cfg.regions == ("a", "b", "c")
+    for kwargs in ({"samples": 0}, {"rate": 0}, {"timeout": -1}, {"readers": 0},
+                   {"ttl_seconds": 5}, {"pairs": ()}, {"pairs": (("a", "a"),)}):
+        with pytest.raises(ConfigError):
+            ProbeConfig(**{"pairs": (("a", "b"),), **kwargs})
+
+
+# --- pure: the checker on synthetic histories -----------------------------------------------
+
+
+def _simulate(
+    lag: float, write_window: tuple[float, float], apply_at: float,
+    reads: list[tuple[float, float, float]], token: str = "tok",
+) -> History:
+    """A probe history where the item becomes visible at apply_at + lag and each read
+    (send, serve, receive) sees it iff serve >= visible."""
+    h = History(meta={"run_id": "r1"})
+    ws, wr = write_window
+    w = h.append("writer", "invoke", "write", "src", token,
+                 {"probe": "0:src", "seq": 0, "destinations": ["dst"]}, time=ws, wall=0.0)
+    h.append("writer", "ok", "write", "src", token, time=wr, wall=0.0)
+    assert w.index == 0
+    visible = apply_at + lag
+    for n, (send, serve, recv) in enumerate(reads):
+        seen = token if serve >= visible else None
+        h.append(f"r{n}", "invoke", "read", "dst", None, {"probe": "0:src"}, time=send, wall=0.0)
+        h.append(f"r{n}", "ok", "read", "dst", seen, time=recv, wall=0.0)
+    return h
+
+
+def test_bounds_from_last_miss_and_first_hit() -> None:
+    # write window [0, 0.004]; reads every 10 ms, 2 ms long, served mid-way
+    reads = [(t, t + 0.001, t + 0.002) for t in [0.01 * k for k in range(1, 20)]]
+    h = _simulate(0.100, (0.0, 0.004), 0.003, reads)
+    [s] = derive_samples(h)
+    assert s.status == "ok" and s.source == "src" and s.destination == "dst"
+    # visible at 0.103: last miss sent at 0.10 (served 0.101), first hit received at 0.112
+    assert s.lower_ms == pytest.approx((0.10 - 0.004) * 1000)
+    assert s.upper_ms == pytest.approx(0.112 * 1000)
+    assert s.lower_ms <= 100.0 <= s.upper_ms
+    assert s.misses == 10 and s.reads == 19 and s.regressions == 0
+    assert s.write_rtt_ms == pytest.approx(4.0)
+    # estimate: midpoints 0.101 and 0.111 -> 0.106, minus write midpoint 0.002
+    assert s.lag_ms == pytest.approx(104.0)
+
+
+def test_timeout_is_recorded_with_lower_bound() -> None:
+    reads = [(t, t + 0.001, t + 0.002) for t in (0.01, 0.02, 0.03)]
+    h = _simulate(5.0, (0.0, 0.002), 0.001, reads)
+    h.append("prober", "info", "give-up", "dst", None, {"probe": "0:src", "reason": "timeout"})
+    [s] = derive_samples(h)
+    assert s.status == "timeout"
+    assert math.isnan(s.lag_ms) and math.isnan(s.upper_ms)
+    assert s.lower_ms == pytest.approx(28.0)
+    assert not s.contains(5000.0)
+    frame = samples_frame([s])
+    summary = summarize(frame)
+    assert summary.loc[0, "timeouts"] == 1 and summary.loc[0, "p99_ms"] == math.inf
+    assert accuracy(frame, 5000.0)["coverage"] == 0.0
+
+
+def test_failed_write_and_read_errors() -> None:
+    h = History(meta={"run_id": "r"})
+    w = h.invoke("writer", "write", "src", "tok", probe="0:src", seq=0, destinations=["d1", "d2"])
+    h.fail(w, None, error="denied")
+    [a, b] = derive_samples(h)
+    assert a.status == b.status == "write_failed"
+    h2 = _simulate(0.05, (0.0, 0.002), 0.001, [(0.06, 0.061, 0.062)])
+    r = h2.invoke("rx", "read", "dst", None, probe="0:src")
+    h2.fail(r, None, error="503")
+    [s] = derive_samples(h2)
+    assert s.status == "ok" and s.read_errors == 1 and s.reads == 2
+
+
+def test_regression_counted() -> None:
+    h = _simulate(0.01, (0.0, 0.001), 0.0, [(0.02, 0.021, 0.022)])
+    r = h.invoke("late", "read", "dst", None, probe="0:src")
+    h.ok(r, None)  # sent after a hit came back, yet the item is gone
+    [s] = derive_samples(h)
+    assert s.regressions == 1 and s.status == "ok"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lag=st.floats(0.0, 2.0),
+    write_rtt=st.floats(0.0005, 0.05),
+    apply_frac=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+    readers=st.integers(1, 4),
+)
+def test_bounds_always_contain_true_lag(lag, write_rtt, apply_frac, seed, readers) -> None:
+    """Whatever the timing of the requests and where in its round trip the server handled
+    each one, the derived bounds contain the true lag."""
+    rng = random.Random(seed)
+    ws, wr = 1.0, 1.0 + write_rtt
+    apply_at = ws + apply_frac * write_rtt
+    reads = []
+    for r in range(readers):
+        t = wr + rng.uniform(0, 0.01) * r
+        while t < apply_at + lag + 0.2:
+            rtt = rng.uniform(0.0005, 0.03)
+            serve = t + rng.uniform(0, rtt)
+            reads.append((t, serve, t + rtt))
+            t += rtt + rng.uniform(0, 0.02)
+    h = _simulate(lag, (ws, wr), apply_at, reads)
+    [s] = derive_samples(h)
+    assert s.status == "ok"
+    assert s.lower_ms <= lag * 1000 <= s.upper_ms + 1e-9
+    assert s.lower_ms <= s.lag_ms <= s.upper_ms
+
+
+def test_history_round_trip_rechecks_identically() -> None:
+    reads = [(t, t + 0.001, t + 0.002) for t in [0.005 * k for k in range(1, 60)]]
+    h = _simulate(0.2, (0.0, 0.003), 0.002, reads)
+    again = History.from_json(h.to_json())
+    assert derive_samples(again) == derive_samples(h)
+    assert json.loads(h.to_json())["meta"]["run_id"] == "r1"
