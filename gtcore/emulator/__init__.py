@@ -1,0 +1,206 @@
+"""The embedded multi-region DynamoDB Global Tables emulator.
+
+One endpoint on 127.0.0.1 serves DynamoDB, DynamoDB Streams, CloudWatch, Lambda, IAM and STS for
+every AWS region (moto underneath, the region taken from each request's signature), and on top
+of moto: real replication between replicas with lag and last-writer-wins, the Global Tables
+control plane, ReplicationLatency in CloudWatch, TTL expiry, per-region locking, fault injection
+(pause replication, isolate a region) and the workshop's regional API per region.
+
+    emu = Emulator(port=0, lag="fixed:100").start()   # port 0 picks a free port
+    boto3.client("dynamodb", region_name="us-west-2", endpoint_url=emu.endpoint, ...)
+    emu.stop()
+
+moto keeps its state per process, so one emulator runs per process; start others as
+subprocesses (`python -m gtcore.emulator`) and drive them with `EmulatorControl`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, ClassVar
+
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from gtcore.emulator.control import make_control_api
+from gtcore.emulator.engine import ReplicationEngine
+from gtcore.emulator.gateway import Gateway
+from gtcore.emulator.lag import LagModel, parse_lag
+from gtcore.emulator.metrics import LatencyPublisher
+from gtcore.emulator.replicas import ReplicaManager
+from gtcore.emulator.store import MotoStore
+from gtcore.emulator.ttl import run_sweeper, sweep_once
+
+HOST = "127.0.0.1"
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not start or was used wrongly; the message says what to do."""
+
+
+class _QuietHandler(MotoRequestHandler):
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:  # no per-request noise
+        pass
+
+
+class Emulator:
+    _active: ClassVar[Emulator | None] = None
+    _active_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        port: int = 4566,
+        lag: str | LagModel = "realistic",
+        *,
+        replica_create_seconds: float = 2.0,
+        ttl_interval: float = 2.0,
+        metrics_interval: float = 2.0,
+        seed: int | None = None,
+    ) -> None:
+        import random
+
+        self.port = port
+        self.store = MotoStore()
+        self.publisher = LatencyPublisher(self.store.account_id)
+        self.engine = ReplicationEngine(
+            self.store,
+            lag=parse_lag(lag) if isinstance(lag, str) else lag,
+            rng=random.Random(seed),
+            on_applied=self.publisher.record,
+        )
+        self.replicas = ReplicaManager(self.store, self.engine, create_seconds=replica_create_seconds)
+        self._ttl_interval = ttl_interval
+        self._metrics_interval = metrics_interval
+        self._server: BaseWSGIServer | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise EmulatorError("the emulator is not running: call start() first")
+        return f"http://{HOST}:{self._server.server_port}"
+
+    def start(self) -> Emulator:
+        with Emulator._active_lock:
+            if Emulator._active is not None:
+                raise EmulatorError(
+                    f"an emulator already runs in this process at {Emulator._active.endpoint}; "
+                    "moto keeps one state per process, so use that one or start another process"
+                )
+            app = Gateway(self, self._regional_api, make_control_api(self))
+            try:
+                self._server = make_server(HOST, self.port, app, threaded=True, request_handler=_QuietHandler)
+            except OSError as err:
+                raise EmulatorError(f"cannot listen on {HOST}:{self.port}: {err.strerror or err}") from err
+            Emulator._active = self
+        self._stop.clear()
+        self._spawn("gt-emulator-http", self._server.serve_forever)
+        self._spawn("gt-replication", lambda: self.engine.run(self._stop))
+        self._spawn("gt-ttl", lambda: run_sweeper(self, self._stop, self._ttl_interval))
+        self._spawn("gt-metrics", self._flush_metrics)
+        return self
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _flush_metrics(self) -> None:
+        while not self._stop.wait(self._metrics_interval):
+            self.publisher.flush()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+        with Emulator._active_lock:
+            if Emulator._active is self:
+                Emulator._active = None
+        self._server = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    _regional_api_app: Any = None
+
+    def _regional_api(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self._regional_api_app is None:
+            from gtcore.emulator.regional_api import make_regional_api
+
+            self._regional_api_app = make_regional_api(self)
+        return self._regional_api_app(environ, start_response)
+
+    # -- replication ---------------------------------------------------------------------
+    def record_writes(self, touched: set[tuple[str, str, str]]) -> None:
+        """Hand the current image of each written key to the engine (caller holds the lock)."""
+        for region, table, key in touched:
+            self.engine.local_write(region, table, key, self.store.read(region, table, key))
+
+    def set_lag(self, spec: str | LagModel) -> None:
+        self.engine.set_lag(parse_lag(spec) if isinstance(spec, str) else spec)
+
+    def lag_description(self) -> str:
+        return self.engine.lag.describe()
+
+    def pending(self) -> dict[tuple[str, str], int]:
+        return self.engine.pending()
+
+    def wait_replicated(self, timeout: float = 10.0) -> bool:
+        """Wait until no delivery is pending (held ones count: heal or resume first)."""
+        deadline = time.monotonic() + timeout
+        while self.engine.pending_total() > 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    # -- faults --------------------------------------------------------------------------
+    def pause_replication(self, table: str, region: str) -> None:
+        self.engine.pause(table, region)
+
+    def resume_replication(self, table: str, region: str) -> None:
+        self.engine.resume(table, region)
+
+    def isolate(self, region: str) -> None:
+        self.engine.isolate(region)
+
+    def heal(self, region: str) -> None:
+        self.engine.heal(region)
+
+    def is_isolated(self, region: str) -> bool:
+        return self.engine.is_isolated(region)
+
+    def sweep_ttl(self) -> int:
+        return sweep_once(self)
+
+    # -- observation and reset -----------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "lag": self.lag_description(),
+            "isolated": self.engine.isolated(),
+            "paused": [{"table": t, "region": r} for t, r in self.engine.paused()],
+            "pending": [
+                {"source": s, "destination": d, "count": n} for (s, d), n in sorted(self.pending().items())
+            ],
+            "tables": self.engine.groups(),
+            "applied": self.engine.applied_count,
+            "discarded": self.engine.discarded_count,
+        }
+
+    def reset(self) -> None:
+        """Forget every table, item, metric, function and fault (moto's reset plus ours)."""
+        self.engine.reset()
+        self.publisher.reset()
+        moto_api_backend.reset()

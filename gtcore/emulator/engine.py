@@ -1,0 +1,325 @@
+"""The replication engine: ships each write to every other replica, last writer wins.
+
+The engine knows nothing of HTTP or moto. It is told about local writes (region, table, key,
+full new image or None for a delete), stamps each with a hidden write timestamp, schedules one
+delivery per other replica after a lag drawn from the lag model, and applies due deliveries
+through a `ReplicaStore` only when their timestamp is newer than the one the replica holds for
+that item. So every replica converges to the same image, and no replica ever goes back to an
+older one (per item, order holds). Timestamps never show in items.
+
+Faults hold deliveries instead of dropping them: a paused (table, region) or an isolated region
+keeps every delivery into or out of it until resumed or healed, then the queue drains.
+
+Everything runs on an injectable clock: tests drive `pump()` by hand with a `FakeClock`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gtcore.emulator.clock import Clock, SystemClock
+from gtcore.emulator.lag import LagModel, RealisticLag
+
+Image = dict[str, Any] | None  # DynamoDB JSON attribute map, or None for a delete
+Stamp = tuple[float, str]  # (write timestamp, source region): total order for last-writer-wins
+
+TOMBSTONE_SECONDS = 900.0
+
+
+class ReplicaStore(Protocol):
+    def region_lock(self, region: str) -> AbstractContextManager[Any]: ...
+
+    def apply(self, region: str, table: str, key: str, image: Image) -> bool:
+        """Write (or delete) the item in that region's table; False if the table is gone."""
+        ...
+
+
+@dataclass(frozen=True)
+class Write:
+    source: str
+    table: str
+    key: str
+    image: Image
+    stamp: Stamp
+
+    @property
+    def ts(self) -> float:
+        return self.stamp[0]
+
+
+@dataclass(order=True)
+class Delivery:
+    due: float
+    seq: int
+    write: Write = field(compare=False)
+    dst: str = field(compare=False)
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.write.source, self.dst)
+
+
+Applied = Callable[[Delivery, float], None]
+
+
+class ReplicationEngine:
+    def __init__(
+        self,
+        store: ReplicaStore,
+        *,
+        clock: Clock | None = None,
+        lag: LagModel | None = None,
+        rng: random.Random | None = None,
+        on_applied: Applied | None = None,
+    ) -> None:
+        self._store = store
+        self.clock = clock or SystemClock()
+        self._lag: LagModel = lag or RealisticLag()
+        self._rng = rng or random.Random()
+        self._on_applied = on_applied
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._seq = itertools.count()
+        self._queue: list[Delivery] = []
+        self._held: list[Delivery] = []
+        self._pending: Counter[tuple[str, str]] = Counter()
+        self._stamps: dict[tuple[str, str, str], Stamp] = {}
+        self._tombstones: deque[tuple[float, tuple[str, str, str]]] = deque()
+        self._groups: dict[str, dict[str, str]] = {}  # table -> {region: replica status}
+        self._paused: set[tuple[str, str]] = set()  # (table, region)
+        self._isolated: set[str] = set()
+        self.applied_count = 0
+        self.discarded_count = 0
+
+    # -- lag -----------------------------------------------------------------------------
+    @property
+    def lag(self) -> LagModel:
+        return self._lag
+
+    def set_lag(self, model: LagModel) -> None:
+        with self._lock:
+            self._lag = model
+
+    # -- membership ----------------------------------------------------------------------
+    def add_replica(self, table: str, region: str, status: str = "CREATING") -> None:
+        with self._lock:
+            self._groups.setdefault(table, {})[region] = status
+
+    def set_status(self, table: str, region: str, status: str) -> None:
+        with self._lock:
+            if region in self._groups.get(table, {}):
+                self._groups[table][region] = status
+
+    def remove_replica(self, table: str, region: str) -> None:
+        """Forget a replica: its pending deliveries and hidden stamps go with it."""
+        with self._lock:
+            members = self._groups.get(table, {})
+            members.pop(region, None)
+            if len(members) == 0:
+                self._groups.pop(table, None)
+            self._queue = [d for d in self._queue if not self._drop_if_to(d, table, region)]
+            heapq.heapify(self._queue)
+            self._held = [d for d in self._held if not self._drop_if_to(d, table, region)]
+            for k in [k for k in self._stamps if k[0] == region and k[1] == table]:
+                del self._stamps[k]
+
+    def _drop_if_to(self, d: Delivery, table: str, region: str) -> bool:
+        if d.write.table == table and d.dst == region:
+            self._pending[d.pair] -= 1
+            return True
+        return False
+
+    def members(self, table: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._groups.get(table, {}))
+
+    def groups(self) -> dict[str, dict[str, str]]:
+        with self._lock:
+            return {t: dict(m) for t, m in self._groups.items()}
+
+    # -- writes --------------------------------------------------------------------------
+    def stamp_of(self, region: str, table: str, key: str) -> Stamp | None:
+        with self._lock:
+            return self._stamps.get((region, table, key))
+
+    def local_write(self, region: str, table: str, key: str, image: Image) -> Write:
+        """Record a write that was just applied in `region` (the caller holds its lock)."""
+        with self._lock:
+            now = self.clock.now()
+            previous = self._stamps.get((region, table, key))
+            ts = now if previous is None or now > previous[0] else previous[0] + 1e-6
+            write = Write(region, table, key, image, (ts, region))
+            self._set_stamp(region, table, key, write.stamp, image is None)
+            earliest = None
+            for dst, status in self._groups.get(table, {}).items():
+                if dst == region or status == "DELETING":
+                    continue
+                due = ts + self._lag.sample(region, dst, self._rng)
+                heapq.heappush(self._queue, Delivery(due, next(self._seq), write, dst))
+                self._pending[(region, dst)] += 1
+                earliest = due if earliest is None else min(earliest, due)
+            if earliest is not None:
+                self._wake.notify_all()
+            return write
+
+    def seed_stamp(self, region: str, table: str, key: str, stamp: Stamp) -> bool:
+        """Backfill: give `region` an item copied with its source stamp, unless it has newer."""
+        with self._lock:
+            current = self._stamps.get((region, table, key))
+            if current is not None and current >= stamp:
+                return False
+            self._stamps[(region, table, key)] = stamp
+            return True
+
+    def _set_stamp(self, region: str, table: str, key: str, stamp: Stamp, delete: bool) -> None:
+        self._stamps[(region, table, key)] = stamp
+        if delete:
+            self._tombstones.append((stamp[0], (region, table, key)))
+
+    # -- delivery ------------------------------------------------------------------------
+    def _held_now(self, d: Delivery) -> bool:
+        w = d.write
+        return (
+            w.source in self._isolated
+            or d.dst in self._isolated
+            or (w.table, d.dst) in self._paused
+            or (w.table, w.source) in self._paused
+        )
+
+    def _take_due(self, now: float) -> list[Delivery]:
+        due: list[Delivery] = []
+        with self._lock:
+            while self._queue and self._queue[0].due <= now:
+                d = heapq.heappop(self._queue)
+                (self._held if self._held_now(d) else due).append(d)
+        return due
+
+    def pump(self) -> int:
+        """Apply every delivery that is due and not held; returns how many were applied."""
+        now = self.clock.now()
+        applied = 0
+        for d in self._take_due(now):
+            applied += self._deliver(d)
+        self._collect_tombstones(now)
+        return applied
+
+    def _deliver(self, d: Delivery) -> int:
+        w = d.write
+        with self._store.region_lock(d.dst):
+            with self._lock:
+                self._pending[d.pair] -= 1
+                if d.dst not in self._groups.get(w.table, {}):
+                    return 0
+                current = self._stamps.get((d.dst, w.table, w.key))
+                newer = current is None or w.stamp > current
+                if newer:
+                    self._set_stamp(d.dst, w.table, w.key, w.stamp, w.image is None)
+            if not newer:
+                self.discarded_count += 1
+                return 0
+            if not self._store.apply(d.dst, w.table, w.key, w.image):
+                return 0
+        self.applied_count += 1
+        if self._on_applied is not None:
+            self._on_applied(d, self.clock.now())
+        return 1
+
+    def _collect_tombstones(self, now: float) -> None:
+        with self._lock:
+            cutoff = now - TOMBSTONE_SECONDS
+            while self._tombstones and self._tombstones[0][0] < cutoff:
+                _, k = self._tombstones.popleft()
+                stamp = self._stamps.get(k)
+                if stamp is not None and stamp[0] < cutoff:
+                    del self._stamps[k]
+
+    def next_due(self) -> float | None:
+        with self._lock:
+            return self._queue[0].due if self._queue else None
+
+    def run(self, stop: threading.Event, max_sleep: float = 0.2) -> None:
+        """Deliver on time until `stop` is set (the emulator's replication thread)."""
+        while not stop.is_set():
+            self.pump()
+            with self._wake:
+                nxt = self.next_due()
+                delay = max_sleep if nxt is None else min(max_sleep, nxt - self.clock.now())
+                if delay > 0:
+                    self._wake.wait(delay)
+
+    # -- faults --------------------------------------------------------------------------
+    def pause(self, table: str, region: str) -> None:
+        with self._lock:
+            self._paused.add((table, region))
+
+    def resume(self, table: str, region: str) -> None:
+        with self._lock:
+            self._paused.discard((table, region))
+            self._release()
+
+    def isolate(self, region: str) -> None:
+        with self._lock:
+            self._isolated.add(region)
+
+    def heal(self, region: str) -> None:
+        with self._lock:
+            self._isolated.discard(region)
+            self._release()
+
+    def is_isolated(self, region: str) -> bool:
+        with self._lock:
+            return region in self._isolated
+
+    def isolated(self) -> list[str]:
+        with self._lock:
+            return sorted(self._isolated)
+
+    def paused(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted(self._paused)
+
+    def _release(self) -> None:
+        keep: list[Delivery] = []
+        for d in self._held:
+            if self._held_now(d):
+                keep.append(d)
+            else:
+                heapq.heappush(self._queue, d)
+        self._held = keep
+        self._wake.notify_all()
+
+    # -- observation ---------------------------------------------------------------------
+    def pending(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return {pair: n for pair, n in self._pending.items() if n > 0}
+
+    def pending_total(self) -> int:
+        with self._lock:
+            return sum(n for n in self._pending.values() if n > 0)
+
+    def stamp_count(self) -> int:
+        with self._lock:
+            return len(self._stamps)
+
+    def iter_queue(self) -> Iterator[Delivery]:
+        with self._lock:
+            return iter(list(self._queue) + list(self._held))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._held.clear()
+            self._pending.clear()
+            self._stamps.clear()
+            self._tombstones.clear()
+            self._groups.clear()
+            self._paused.clear()
+            self._isolated.clear()

@@ -1,0 +1,159 @@
+"""moto's DynamoDB backends as the emulator's replica store, and the hooks that see writes.
+
+moto has no locking and no change feed. This module adds both:
+
+- one re-entrant lock per region; the gateway holds it for every DynamoDB request to that
+  region, and the engine holds it while it applies a replicated write, so concurrent writers
+  never lose an update and replicated writes never interleave with a local request;
+- a thread-local capture: while a request runs, every item key that moto puts, deletes or
+  updates in place is noted (`Table.put_item`, `Table.delete_item`, and the backend's
+  `update_item`, which edits items in place). After a successful request the gateway reads
+  the current image of each noted key and hands it to the engine. Reading the state after the
+  request makes every write path look the same (Put/Update/Delete, BatchWriteItem,
+  TransactWriteItems, PartiQL), and a failed condition or cancelled transaction ships nothing
+  because the request did not succeed.
+
+Writes the engine applies run outside any capture, so they are never replicated again.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+
+from gtcore.emulator.engine import Image
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
+_capture = threading.local()
+
+
+def key_of(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> str:
+    """The canonical text of an item key: the engine's per-item identity."""
+    key = {table.hash_key_attr: hash_key.to_json()}
+    if table.range_key_attr is not None and range_key is not None:
+        key[table.range_key_attr] = range_key.to_json()
+    return json.dumps(key, sort_keys=True, separators=(",", ":"))
+
+
+def _note(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+    touched = getattr(_capture, "touched", None)
+    if touched is not None:
+        touched.add((table.region_name, table.name, key_of(table, hash_key, range_key)))
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_hooks() -> None:
+    """Patch moto's classes once per process so every item write is noted (see module doc)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        put_item, delete_item, update_item = Table.put_item, Table.delete_item, DynamoDBBackend.update_item
+
+        def hooked_put(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            item = put_item(self, item_attrs, *args, **kwargs)
+            _note(self, item.hash_key, item.range_key)
+            return item
+
+        def hooked_delete(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Any:
+            item = delete_item(self, hash_key, range_key)
+            if item is not None:
+                _note(self, hash_key, range_key)
+            return item
+
+        def hooked_update(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            item = update_item(self, table_name, *args, **kwargs)
+            _note(self.get_table(table_name), item.hash_key, item.range_key)
+            return item
+
+        Table.put_item = hooked_put  # type: ignore[method-assign]
+        Table.delete_item = hooked_delete  # type: ignore[method-assign]
+        DynamoDBBackend.update_item = hooked_update  # type: ignore[method-assign]
+        _installed = True
+
+
+@contextmanager
+def capture() -> Iterator[set[tuple[str, str, str]]]:
+    """Note the (region, table, key) of every item write made by this thread inside the block."""
+    outer = getattr(_capture, "touched", None)
+    touched: set[tuple[str, str, str]] = set()
+    _capture.touched = touched
+    try:
+        yield touched
+    finally:
+        _capture.touched = outer
+
+
+class MotoStore:
+    """Per-region locks plus item reads and writes straight into moto's backends."""
+
+    def __init__(self, account_id: str = ACCOUNT_ID) -> None:
+        self.account_id = account_id
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+        install_hooks()
+
+    def lock_for(self, region: str) -> threading.RLock:
+        lock = self._locks.get(region)
+        if lock is None:
+            with self._locks_guard:
+                lock = self._locks.setdefault(region, threading.RLock())
+        return lock
+
+    def region_lock(self, region: str) -> threading.RLock:
+        return self.lock_for(region)
+
+    def backend(self, region: str) -> DynamoDBBackend:
+        return dynamodb_backends[self.account_id][region]
+
+    def table(self, region: str, name: str) -> Table | None:
+        return self.backend(region).tables.get(name)
+
+    def has_backend(self, region: str) -> bool:
+        return region in dynamodb_backends[self.account_id]
+
+    @staticmethod
+    def _key_values(table: Table, key: str) -> tuple[DynamoType, DynamoType | None]:
+        attrs = json.loads(key)
+        rng = attrs.get(table.range_key_attr) if table.range_key_attr else None
+        return DynamoType(attrs[table.hash_key_attr]), (DynamoType(rng) if rng else None)
+
+    def read(self, region: str, table_name: str, key: str) -> Image:
+        table = self.table(region, table_name)
+        if table is None:
+            return None
+        item = table.get_item(*self._key_values(table, key))
+        return None if item is None else copy.deepcopy(item.to_json()["Attributes"])
+
+    def apply(self, region: str, table_name: str, key: str, image: Image) -> bool:
+        table = self.table(region, table_name)
+        if table is None:
+            return False
+        if image is None:
+            table.delete_item(*self._key_values(table, key))
+        else:
+            table.put_item(copy.deepcopy(image))
+        return True
+
+    def snapshot(self, region: str, table_name: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every (key, image) of a table, copied (the caller holds the region lock)."""
+        table = self.table(region, table_name)
+        if table is None:
+            return []
+        return [
+            (key_of(table, item.hash_key, item.range_key), copy.deepcopy(item.to_json()["Attributes"]))
+            for item in table.all_items()
+        ]
