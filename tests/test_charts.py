@@ -23,7 +23,7 @@ def _samples(n: int = 200, seed: int = 1) -> pd.DataFrame:
             base = 600 if {src, dst} == {"us-west-2", "eu-west-1"} else 1200
             for i in range(n):
                 rows.append((src, dst, base + rng.normal(0, 80), i * 0.1))
-    return pd.DataFrame(rows, columns=["source", "receiving", "lag_ms", "t_s"])
+    return pd.DataFrame(rows, columns=["source", "destination", "lag_ms", "t_s"])
 
 
 def _floors() -> dict[tuple[str, str], float]:
@@ -50,7 +50,7 @@ def test_ecdf_thins_big_inputs_but_keeps_extremes() -> None:
     for trace in fig.data:
         assert len(trace.x) <= charts.MAX_POINTS_PER_TRACE
         src, dst = trace.name.split(" → ")
-        part = samples[(samples.source == src) & (samples.receiving == dst)].lag_ms
+        part = samples[(samples.source == src) & (samples.destination == dst)].lag_ms
         assert trace.x[0] == pytest.approx(part.min())
         assert trace.x[-1] == pytest.approx(part.max())
 
@@ -62,22 +62,28 @@ def test_pair_styles_distinguish_receiving_regions_of_one_source() -> None:
     assert a["dash"] != b["dash"]
 
 
-def test_summary_percentiles_and_floor_multiple() -> None:
+def test_timeouts_keep_the_ecdf_below_100_percent() -> None:
     samples = pd.DataFrame({
-        "source": ["us-west-2"] * 100,
-        "receiving": ["eu-west-1"] * 100,
-        "lag_ms": np.arange(1, 101, dtype=float),
+        "source": ["us-west-2"] * 4,
+        "destination": ["eu-west-1"] * 4,
+        "lag_ms": [500.0, 700.0, 900.0, np.nan],
+        "status": ["ok", "ok", "ok", "timeout"],
     })
+    trace = charts.lag_ecdf(samples).data[0]
+    assert list(trace.y) == pytest.approx([25.0, 50.0, 75.0])
+
+
+def test_physics_floor_columns_added_to_a_summary() -> None:
+    summary = pd.DataFrame({"source": ["us-west-2", "us-west-2"],
+                            "destination": ["eu-west-1", "us-east-1"],
+                            "p50_ms": [740.0, 600.0]})
+    out = charts.with_physics_floor(summary)
     floor = physics_floor_ms("us-west-2", "eu-west-1")
-    table = charts.lag_summary(samples, {("us-west-2", "eu-west-1"): floor})
-    row = table.iloc[0]
-    assert row["samples"] == 100
-    assert row["p50 ms"] == pytest.approx(50.5)
-    assert row["p99 ms"] == pytest.approx(99.01)
-    assert row["max ms"] == 100
-    assert row["floor ms"] == pytest.approx(floor)
-    assert row["p50 × floor"] == pytest.approx(50.5 / floor)
     assert 30 < floor < 45  # ~7,300 km at 2/3 c
+    assert out.loc[0, "floor_ms"] == pytest.approx(floor)
+    assert out.loc[0, "p50_x_floor"] == pytest.approx(740.0 / floor)
+    assert 3000 < out.loc[1, "distance_km"] < 4000
+    assert "p50_x_floor" not in summary.columns  # input untouched
 
 
 def test_histogram_and_timeseries_cover_every_pair() -> None:
@@ -90,15 +96,10 @@ def test_histogram_and_timeseries_cover_every_pair() -> None:
 
 @pytest.mark.parametrize("builder", [charts.lag_ecdf, charts.lag_histogram, charts.lag_timeseries])
 def test_empty_samples_give_an_explaining_empty_chart(builder) -> None:
-    empty = pd.DataFrame(columns=["source", "receiving", "lag_ms", "t_s"])
+    empty = pd.DataFrame(columns=["source", "destination", "lag_ms", "t_s"])
     fig = builder(empty)
     assert not fig.data
     assert "No samples" in fig.layout.annotations[0].text
-
-
-def test_summary_of_nothing_is_an_empty_table() -> None:
-    empty = pd.DataFrame(columns=["source", "receiving", "lag_ms"])
-    assert charts.lag_summary(empty, {}).empty
 
 
 def test_heatmap_rows_are_sources_and_diagonal_blank() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from gtcore.regions import REGIONS, great_circle_km, physics_floor_ms
 from ui.colours import UNKNOWN_COLOUR, region_colours
 
 FONT_SIZE = 20
@@ -96,18 +97,23 @@ def lag_ecdf(
     floors_ms: Mapping[Pair, float] | None = None,
     *,
     source: str = "source",
-    receiving: str = "receiving",
+    receiving: str = "destination",
     value: str = "lag_ms",
+    status: str = "status",
     title: str = "How long until a write arrives (ECDF)",
 ) -> go.Figure:
     """Share of writes that had arrived by each lag, one line per region pair.
 
-    `samples` has one row per measured write: `source`, `receiving`, `lag_ms`. With
-    `floors_ms`, a grey band marks the slowest pair's physics floor (nothing can be faster).
+    `samples` has one row per probe write and destination: `source`, `destination`, `lag_ms`
+    (NaN when not measured) and optionally `status`; timeouts count as never arrived, so a
+    pair with timeouts stays below 100 %. With `floors_ms`, a grey band marks the slowest
+    pair's physics floor (nothing can be faster).
     """
     data = samples.dropna(subset=[value]) if not samples.empty else samples
     if data.empty:
         return empty_figure("No samples yet: run the probe", title)
+    late = (samples[samples[status] == "timeout"].groupby([source, receiving]).size()
+            if status in samples.columns else pd.Series(dtype=int))
     fig = go.Figure()
     styles = pair_styles(_pairs_of(data, source, receiving))
     for pair, style in styles.items():
@@ -115,7 +121,8 @@ def lag_ecdf(
                                 value].to_numpy(dtype=float))
         if lags.size == 0:
             continue
-        share = np.arange(1, lags.size + 1) / lags.size
+        never = int(late.get(pair, 0))
+        share = np.arange(1, lags.size + 1) / (lags.size + never)
         if lags.size > MAX_POINTS_PER_TRACE:
             idx = np.unique(np.linspace(0, lags.size - 1, MAX_POINTS_PER_TRACE).astype(int))
             lags, share = lags[idx], share[idx]
@@ -141,7 +148,7 @@ def lag_histogram(
     samples: pd.DataFrame,
     *,
     source: str = "source",
-    receiving: str = "receiving",
+    receiving: str = "destination",
     value: str = "lag_ms",
     bin_ms: float | None = None,
     title: str = "Lag distribution per region pair",
@@ -170,7 +177,7 @@ def lag_timeseries(
     samples: pd.DataFrame,
     *,
     source: str = "source",
-    receiving: str = "receiving",
+    receiving: str = "destination",
     value: str = "lag_ms",
     time: str = "t_s",
     title: str = "Lag of each write over time",
@@ -193,29 +200,29 @@ def lag_timeseries(
     return projector_layout(fig, title)
 
 
-def lag_summary(
-    samples: pd.DataFrame,
-    floors_ms: Mapping[Pair, float],
+def physics_floors(pairs: Iterable[Pair]) -> dict[Pair, float]:
+    """Each pair's physics floor in ms (light in fiber along the great circle)."""
+    return {p: physics_floor_ms(*p) for p in pairs if p[0] in REGIONS and p[1] in REGIONS}
+
+
+def with_physics_floor(
+    summary: pd.DataFrame,
     *,
     source: str = "source",
-    receiving: str = "receiving",
-    value: str = "lag_ms",
+    receiving: str = "destination",
+    median: str = "p50_ms",
 ) -> pd.DataFrame:
-    """p50/p90/p99 per pair, its physics floor and the median lag as a multiple of the floor."""
-    columns = ["pair", "source", "receiving", "samples", "p50 ms", "p90 ms", "p99 ms", "max ms",
-               "floor ms", "p50 × floor"]
-    data = samples.dropna(subset=[value]) if not samples.empty else samples
-    if data.empty:
-        return pd.DataFrame(columns=columns)
-    rows = []
-    for (src, dst), group in data.groupby([source, receiving], sort=True):
-        lags = group[value].to_numpy(dtype=float)
-        p50, p90, p99 = np.percentile(lags, [50, 90, 99])
-        floor = float(floors_ms.get((str(src), str(dst)), float("nan")))
-        rows.append([pair_label(str(src), str(dst)), str(src), str(dst), int(lags.size),
-                     p50, p90, p99, float(lags.max()), floor,
-                     p50 / floor if floor > 0 else float("nan")])
-    return pd.DataFrame(rows, columns=columns)
+    """`summary` (one row per pair) plus its distance, physics floor and lag ÷ floor."""
+    out = summary.copy()
+    pairs = list(zip(out[source].astype(str), out[receiving].astype(str), strict=True))
+    known = [a in REGIONS and b in REGIONS for a, b in pairs]
+    out["distance_km"] = [great_circle_km(a, b) if k else np.nan
+                          for (a, b), k in zip(pairs, known, strict=True)]
+    out["floor_ms"] = [physics_floor_ms(a, b) if k else np.nan
+                       for (a, b), k in zip(pairs, known, strict=True)]
+    floor = out["floor_ms"].replace(0, np.nan)
+    out["p50_x_floor"] = out[median].astype(float) / floor
+    return out
 
 
 # --- CloudWatch ----------------------------------------------------------------------------------

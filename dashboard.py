@@ -1,0 +1,63 @@
+"""DynamoDB Global Tables, live: the dashboard's entry point and home (status) page.
+
+Run with ``streamlit run dashboard.py``. With no AWS configuration it starts the embedded
+multi-region emulator and sets up the workshop's table, so every page works offline.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import session, sidebar
+from ui.home import next_steps, region_cards, status_report, summary_banner
+from ui.layout import page_header
+from ui.setup_view import auto_setup
+
+
+def home() -> None:
+    page_header(
+        "Global Tables at a glance",
+        "One table, a replica in every region, each region with its own API. "
+        "Green means the region can take reads and writes right now.",
+    )
+    @st.fragment(run_every=st.session_state.get("home_refresh_s"))
+    def live_status() -> None:
+        report = status_report()
+        if report is None:
+            return
+        summary_banner(report)
+        region_cards(report)
+        next_steps(report)
+
+    live_status()
+    st.toggle("Refresh every 5 s", key="home_auto", on_change=_toggle_refresh)
+
+
+def _toggle_refresh() -> None:
+    st.session_state["home_refresh_s"] = 5 if st.session_state.get("home_auto") else None
+
+
+PAGES = {
+    "Overview": [st.Page(home, title="Status", icon=":material/public:", default=True),
+                 st.Page("pages/setup.py", title="Setup", icon=":material/build:")],
+    "Show the room": [
+        st.Page("pages/replicas_live.py", title="Replicas live", icon=":material/sync:"),
+        st.Page("pages/conflicts.py", title="Conflicts", icon=":material/call_split:"),
+        st.Page("pages/region_failure.py", title="Region failure",
+                icon=":material/power_off:"),
+    ],
+    "Watch replication": [
+        st.Page("pages/replication_lag.py", title="Replication lag", icon=":material/timer:"),
+        st.Page("pages/cloudwatch.py", title="CloudWatch", icon=":material/monitoring:"),
+        st.Page("pages/data_explorer.py", title="Data explorer",
+                icon=":material/table_view:"),
+    ],
+}
+
+st.set_page_config(page_title="Global Tables live", page_icon=":material/public:",
+                   layout="wide")
+page = st.navigation(PAGES)
+sidebar.render()
+session.choice()
+auto_setup()
+page.run()

@@ -1,0 +1,60 @@
+"""Replication lag: measure it live, compare it with the speed of light, export the samples."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import session
+from ui.lag_view import (
+    csv_download,
+    headline,
+    lag_charts,
+    lag_table,
+    probe_form,
+    progress_bar,
+    running_probe,
+    samples_frame,
+    show_table,
+    start_probe,
+)
+from ui.layout import page_header
+
+page_header(
+    "Replication lag",
+    "Each probe writes a fresh item in one region and reads the other regions until it shows "
+    "up. The time in between is the replication lag, with honest lower and upper bounds.",
+)
+
+config = probe_form(session.choice().regions)
+if config is not None:
+    start_probe(config)
+
+probe = running_probe()
+if probe is None:
+    st.info("Press **Start the probe**: a few seconds of writes give a first picture.",
+            icon=":material/timer:")
+    st.stop()
+
+live = probe.state == "running"
+if live and st.button("Cancel the probe", icon=":material/stop:", key="probe_cancel"):
+    probe.cancel()
+    st.rerun()
+
+
+@st.fragment(run_every=1.0 if live else None)
+def results() -> None:
+    progress_bar(probe)
+    frame = samples_frame(probe)
+    if frame.empty:
+        st.caption("Waiting for the first samples…")
+    else:
+        table = lag_table(frame)
+        headline(table)
+        lag_charts(frame)
+        show_table(table)
+    if live and probe.state != "running":
+        st.rerun()  # the run ended: one full rerun drops the live refresh and the cancel button
+
+
+results()
+csv_download(probe)

@@ -1,0 +1,166 @@
+"""The workshop's test harness, per region: ping, get, +/-, set, and who has caught up.
+
+`Harness` holds one `RegionalApi` per region and the last write made through it; `observe`
+records, from each poll, when every other region first showed the written value, so the page
+can say "Ireland caught up 1.2 s after the write". No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from gtcore.errors import ConfigError, GtError
+from gtcore.regional_client import ApiReply, RegionalApi
+from gtcore.target import Connection
+
+DEMO_PK = "user100"
+DEMO_SK = "AshlandValley"
+ATTRIBUTE = "Bookmark"
+
+
+def attribute_value(item: dict[str, Any] | None, name: str = ATTRIBUTE) -> Decimal | None:
+    """A number attribute of a DynamoDB-JSON item (None when absent or not a number)."""
+    if not item or name not in item:
+        return None
+    raw = item[name]
+    text = raw.get("N") if isinstance(raw, dict) else raw
+    try:
+        return Decimal(str(text))
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+
+
+def format_number(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:f}" if value != value.to_integral_value() else str(int(value))
+
+
+@dataclass
+class Reading:
+    """One region's view of the item at one moment (or why there is none)."""
+
+    region: str
+    at: float
+    value: Decimal | None = None
+    item: dict[str, Any] | None = None
+    db_latency_ms: float | None = None
+    rtt_ms: float | None = None
+    error: GtError | None = None
+
+
+@dataclass
+class LastWrite:
+    region: str
+    value: Decimal | None
+    at: float
+    wall: float
+    what: str
+    seen_after: dict[str, float] = field(default_factory=dict)  # region -> seconds
+
+
+@dataclass
+class Harness:
+    apis: dict[str, RegionalApi]
+    pk: str = DEMO_PK
+    sk: str = DEMO_SK
+    last_write: LastWrite | None = None
+    last_action: dict[str, str] = field(default_factory=dict)  # region -> what happened
+    missing: dict[str, str] = field(default_factory=dict)  # region -> why no API
+
+    @classmethod
+    def for_connection(cls, conn: Connection, timeout: float = 3.0) -> Harness:
+        apis: dict[str, RegionalApi] = {}
+        missing: dict[str, str] = {}
+        for region in conn.regions:
+            try:
+                url = conn.api_base_url(region)
+            except (GtError, ImportError) as err:
+                missing[region] = str(err)
+                continue
+            if not url:
+                missing[region] = "no regional API URL recorded for this region (run Setup)"
+                continue
+            apis[region] = RegionalApi(url, timeout=timeout, region=region)
+        return cls(apis=apis, missing=missing)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def read(self, region: str) -> Reading:
+        now = time.monotonic()
+        api = self.apis.get(region)
+        if api is None:
+            return Reading(region, now, error=ConfigError(
+                self.missing.get(region, "no regional API"), region=region))
+        try:
+            reply = api.get(self.pk, self.sk)
+        except GtError as err:
+            return Reading(region, now, error=err)
+        item = reply.body.get("Item")
+        return Reading(region, time.monotonic(), attribute_value(item), item,
+                       reply.db_latency_ms, reply.rtt_ms)
+
+    def read_all(self, regions: list[str] | tuple[str, ...]) -> dict[str, Reading]:
+        """Every region's view, read concurrently, and catch-up times updated."""
+        with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
+            readings = dict(zip(regions, pool.map(self.read, regions), strict=True))
+        self.observe(readings)
+        return readings
+
+    def observe(self, readings: dict[str, Reading]) -> None:
+        w = self.last_write
+        if w is None or w.value is None:
+            return
+        for region, r in readings.items():
+            if region not in w.seen_after and r.error is None and r.value == w.value:
+                w.seen_after[region] = max(0.0, r.at - w.at)
+
+    def in_sync(self, reading: Reading) -> bool | None:
+        """True when the region shows the last written value (None: nothing written yet)."""
+        w = self.last_write
+        if w is None or w.value is None or reading.error is not None:
+            return None
+        return reading.value == w.value
+
+    # --- writes and pings ----------------------------------------------------------------
+
+    def _write(self, region: str, what: str, call: Any) -> ApiReply:
+        start = time.monotonic()
+        wall = time.time()
+        reply: ApiReply = call()
+        value = attribute_value(reply.body.get("Attributes"))
+        self.last_write = LastWrite(region, value, start, wall, what, {region: 0.0})
+        self.last_action[region] = (f"{what} → {format_number(value)} "
+                                    f"({_ms(reply.db_latency_ms)} DynamoDB, "
+                                    f"{_ms(reply.rtt_ms)} round trip)")
+        return reply
+
+    def increment(self, region: str, delta: int) -> ApiReply:
+        sign = "+" if delta >= 0 else "−"
+        return self._write(region, f"{sign}{abs(delta)}",
+                           lambda: self.apis[region].increment(self.pk, self.sk, delta))
+
+    def set_value(self, region: str, value: int) -> ApiReply:
+        return self._write(region, f"set {value}",
+                           lambda: self.apis[region].set_value(self.pk, self.sk, value))
+
+    def ping(self, region: str) -> ApiReply:
+        reply = self.apis[region].ping()
+        self.last_action[region] = f"ping ok in {_ms(reply.rtt_ms)}"
+        return reply
+
+    def get(self, region: str) -> Reading:
+        reading = self.read(region)
+        if reading.error is None:
+            self.last_action[region] = (f"get-item → {format_number(reading.value)} "
+                                        f"({_ms(reading.db_latency_ms)} DynamoDB, "
+                                        f"{_ms(reading.rtt_ms)} round trip)")
+        return reading
+
+
+def _ms(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f} ms"

@@ -1,0 +1,139 @@
+"""Replication-lag page pieces: the probe form, its live progress, charts and the table."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from gtcore.errors import GtError
+from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, all_pairs, summarize
+from ui import charts, session
+from ui.messages import show_error
+from ui.widgets import plot
+
+PROBE_KEY = "lag_probe"
+FRAME_KEY = "lag_frame_cache"
+
+
+def running_probe() -> LagProbe | None:
+    return st.session_state.get(PROBE_KEY)
+
+
+def probe_form(regions: tuple[str, ...]) -> ProbeConfig | None:
+    """Pairs, samples, rate and timeout; returns a config when Start was pressed."""
+    pairs = all_pairs(regions)
+    if not pairs:
+        st.info("Pick at least two regions in the sidebar to measure replication lag.")
+        return None
+    with st.form("probe_form"):
+        chosen = st.multiselect(
+            "Region pairs (write in the first, read in the second)", options=list(pairs),
+            default=list(pairs), format_func=lambda p: charts.pair_label(*p), key="probe_pairs",
+        )
+        a, b, c = st.columns(3)
+        samples = a.number_input("Writes per source region", 1, 5000, 20, key="probe_samples")
+        rate = b.number_input("Writes per second per source", 0.2, 50.0, 2.0, step=0.5,
+                              key="probe_rate")
+        timeout = c.number_input("Give up after (s)", 1.0, 120.0, 10.0, key="probe_timeout")
+        start = st.form_submit_button("Start the probe", type="primary",
+                                      icon=":material/play_arrow:")
+    if not start:
+        return None
+    try:
+        return ProbeConfig(pairs=tuple(chosen), samples=int(samples), rate=float(rate),
+                           timeout=float(timeout))
+    except GtError as err:
+        show_error(err)
+        return None
+
+
+def start_probe(config: ProbeConfig) -> None:
+    old = running_probe()
+    if old is not None and old.state == "running":
+        old.cancel()
+    try:
+        st.session_state[PROBE_KEY] = LagProbe(session.connection(), config).start()
+    except GtError as err:
+        show_error(err)
+
+
+def samples_frame(probe: LagProbe) -> pd.DataFrame:
+    """The probe's samples with `t_s` (seconds into the run), cached per run and size."""
+    done = probe.progress().done
+    cached = st.session_state.get(FRAME_KEY)
+    if cached is not None and cached[0] == (probe.run_id, done):
+        return cached[1]
+    frame = probe.frame()
+    if not frame.empty:
+        frame["t_s"] = frame["write_wall"] - frame["write_wall"].min()
+    st.session_state[FRAME_KEY] = ((probe.run_id, done), frame)
+    return frame
+
+
+def progress_bar(probe: LagProbe) -> None:
+    p = probe.progress()
+    words = {"running": "Measuring", "done": "Finished", "cancelled": "Cancelled",
+             "failed": "Stopped", "idle": "Waiting"}.get(p.state, p.state)
+    text = (f"{words}: {p.done} of {p.total} samples · {p.ok} arrived · {p.timeouts} timed out"
+            f" · {p.errors} write errors · {p.elapsed_s:.0f} s")
+    st.progress(min(1.0, p.fraction), text=text)
+    if probe.error is not None:
+        show_error(probe.error)
+    for warning in probe.warnings:
+        st.warning(warning)
+
+
+def lag_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """p50/p90/p99 per pair with its physics floor and the median as a multiple of it."""
+    table = charts.with_physics_floor(summarize(frame))
+    return table.rename(columns={
+        "source": "from", "destination": "to", "p50_ms": "p50 ms", "p90_ms": "p90 ms",
+        "p99_ms": "p99 ms", "max_ms": "max ms", "distance_km": "km",
+        "floor_ms": "light in fiber ms", "p50_x_floor": "p50 ÷ light",
+        "mean_width_ms": "± bounds ms",
+    })[["from", "to", "samples", "timeouts", "p50 ms", "p90 ms", "p99 ms", "max ms", "km",
+        "light in fiber ms", "p50 ÷ light", "± bounds ms"]]
+
+
+def show_table(table: pd.DataFrame) -> None:
+    fmt = {c: "{:,.0f}" for c in ("p50 ms", "p90 ms", "p99 ms", "max ms", "km", "± bounds ms")}
+    fmt["light in fiber ms"] = "{:.1f}"
+    fmt["p50 ÷ light"] = "{:.0f}×"
+    styled = table.style.format(fmt, na_rep="—").format(
+        lambda v: "never" if isinstance(v, float) and math.isinf(v) else f"{v:,.0f}",
+        subset=["p50 ms", "p90 ms", "p99 ms", "max ms"])
+    st.dataframe(styled, hide_index=True, width="stretch")
+
+
+def headline(table: pd.DataFrame) -> None:
+    """One sentence the room can read: the typical lag and how far above physics it is."""
+    finite = table[table["p50 ms"].apply(lambda v: not math.isinf(v) and not math.isnan(v))]
+    if finite.empty:
+        return
+    row = finite.sort_values("p50 ms").iloc[len(finite) // 2]
+    st.markdown(
+        f"### Typical write reaches **{row['to']}** from **{row['from']}** in "
+        f"**{row['p50 ms']:,.0f} ms** — light in fiber needs {row['light in fiber ms']:.0f} ms "
+        f"for those {row['km']:,.0f} km, so replication takes **{row['p50 ÷ light']:.0f}×** "
+        "the physics floor."
+    )
+
+
+def lag_charts(frame: pd.DataFrame) -> None:
+    ok = frame[frame["status"] == "ok"] if not frame.empty else frame
+    pairs = {(str(a), str(b)) for a, b in zip(frame["source"], frame["destination"],
+                                                strict=True)} if not frame.empty else set()
+    left, right = st.columns(2)
+    with left:
+        plot(charts.lag_ecdf(frame, charts.physics_floors(pairs)), key="lag_ecdf")
+    with right:
+        plot(charts.lag_timeseries(ok), key="lag_ts")
+    plot(charts.lag_histogram(ok), key="lag_hist")
+
+
+def csv_download(probe: LagProbe) -> None:
+    st.download_button("Download the samples (CSV)", data=probe.to_csv,
+                       file_name=f"lag-samples-{probe.run_id}.csv", mime="text/csv",
+                       icon=":material/download:", key="lag_csv", on_click="ignore")

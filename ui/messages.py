@@ -1,0 +1,40 @@
+"""Expected failures as plain messages with a hint, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+from gtcore.errors import GtError, RegionUnavailableError, ThrottledError
+
+
+def error_text(err: GtError) -> str:
+    """Markdown for an error: what failed, where, and what to do (never credentials)."""
+    where = f" in **{err.region}**" if err.region else ""
+    action = f"Could not {err.action}{where}: " if err.action else (
+        f"**{err.region}**: " if err.region else "")
+    text = f"{action}{err.message}"
+    if err.hint:
+        text += f"  \n:material/lightbulb: {err.hint}"
+    return text
+
+
+def show_error(err: GtError, container: Any = None) -> None:
+    """Show `err` as a warning (a region that may come back) or an error (anything else)."""
+    box = container if container is not None else st
+    if isinstance(err, RegionUnavailableError | ThrottledError):
+        box.warning(error_text(err), icon=":material/cloud_off:")
+    else:
+        box.error(error_text(err), icon=":material/error:")
+
+
+@contextmanager
+def gt_guard(container: Any = None) -> Iterator[None]:
+    """Run a block; a GtError inside it becomes a message and the page carries on."""
+    try:
+        yield
+    except GtError as err:
+        show_error(err, container)

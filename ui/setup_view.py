@@ -1,0 +1,117 @@
+"""Setup pieces: automatic setup on the emulator, setup/teardown with progress, the catalog."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from gtcore.errors import GtError
+from gtcore.target import Connection
+from gtcore.workshop import (
+    SetupProgress,
+    SetupReport,
+    catalog,
+    setup_workshop,
+    teardown_workshop,
+    thumbnail_data_uri,
+)
+from ui import session
+from ui.messages import show_error
+
+Job = Callable[[Callable[[SetupProgress], None]], SetupReport]
+
+
+@st.cache_resource(show_spinner=False)
+def _auto_setup_registry() -> tuple[threading.Lock, set[tuple[str, str, tuple[str, ...]]]]:
+    """Process-wide: which (endpoint, table, regions) the dashboard already set up by itself."""
+    return threading.Lock(), set()
+
+
+def run_with_progress(label: str, job: Job, *, expanded: bool = True) -> SetupReport | None:
+    """Run a setup job in this script run, showing each step as it happens."""
+    with st.status(label, expanded=expanded) as box:
+        bar = st.progress(0.0)
+        line = st.empty()
+
+        def progress(p: SetupProgress) -> None:
+            if p.fraction is not None:
+                bar.progress(min(1.0, max(0.0, p.fraction)))
+            where = f"**{p.region}** · " if p.region else ""
+            waiting = ""
+            if p.replicas:
+                waiting = " · " + ", ".join(f"{r} {s}" for r, s in sorted(p.replicas.items()))
+            line.markdown(f"{where}{p.message}{waiting}")
+
+        try:
+            report = job(progress)
+        except GtError as err:
+            box.update(label=f"{label}: stopped", state="error", expanded=True)
+            show_error(err)
+            return None
+        box.update(label=report.summary().capitalize(),
+                   state="complete" if report.ok else "error", expanded=not report.ok)
+        report_table(report)
+    return report
+
+
+def report_table(report: SetupReport) -> None:
+    rows = [{"step": s.action, "region": s.region or "", "outcome": s.outcome,
+             "detail": s.detail, "seconds": round(s.seconds, 1)} for s in report.steps]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def setup_job(conn: Connection, *, load_data: bool = True) -> Job:
+    return lambda progress: setup_workshop(conn, progress=progress, load_data=load_data)
+
+
+def teardown_job(conn: Connection) -> Job:
+    return lambda progress: teardown_workshop(conn, progress=progress)
+
+
+def auto_setup() -> None:
+    """On the emulator, set the workshop up once per table and region set, with progress.
+
+    Real AWS is never changed without a click on the Setup page.
+    """
+    if not session.choice().is_emulator:
+        return
+    try:
+        conn = session.connection()
+    except GtError as err:
+        show_error(err)
+        return
+    key = (conn.target.endpoint or "", conn.target.table, conn.target.regions)
+    lock, done = _auto_setup_registry()
+    if key in done:
+        return
+    with lock:
+        if key in done:
+            return
+        report = run_with_progress(
+            f"Setting up the workshop on the local emulator ({', '.join(key[2])})",
+            setup_job(conn), expanded=False)
+        done.add(key)
+    if report is not None and report.ok:
+        st.toast("Workshop ready on the local emulator", icon=":material/check_circle:")
+
+
+def catalog_grid(columns: int = 6) -> None:
+    """The twelve sample titles with their shipped thumbnails (no internet needed)."""
+    try:
+        titles = catalog()
+    except GtError as err:
+        show_error(err)
+        return
+    for start in range(0, len(titles), columns):
+        cols = st.columns(columns)
+        for entry, col in zip(titles[start:start + columns], cols, strict=False):
+            uri = thumbnail_data_uri(entry["thumb"])
+            image = (f'<img src="{uri}" style="width:100%;border-radius:6px" '
+                     f'alt="{html.escape(entry["title"])}"/>' if uri else "")
+            col.markdown(f'{image}<div style="font-weight:700;text-align:center">'
+                         f'{html.escape(entry["sk"])} · {html.escape(entry["title"])}</div>',
+                         unsafe_allow_html=True)

@@ -1,0 +1,109 @@
+"""The sidebar every page shares: what the dashboard talks to, and who it is talking as."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gtcore.errors import GtError
+from gtcore.regions import REGIONS
+from gtcore.target import Target
+from ui import session
+from ui.messages import show_error
+from ui.widgets import region_legend
+
+LAG_PRESETS: tuple[str, ...] = ("realistic", "fixed:300", "fixed:1500", "uniform:100-400")
+MODE_LABELS = {"emulator": "Local emulator", "aws": "AWS"}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _identity(regions: tuple[str, ...], table: str, endpoint: str | None, profile: str | None,
+              read_only: bool) -> dict[str, str]:
+    target = Target(regions=regions, table=table, endpoint=endpoint, profile=profile,
+                    read_only=read_only)
+    return session.connection_for(target).identity()
+
+
+def _region_label(code: str) -> str:
+    known = REGIONS.get(code)
+    return f"{code} · {known.name}" if known else code
+
+
+def target_picker() -> None:
+    """Mode, regions, table and profile; applied together with one button."""
+    current = session.choice()
+    st.sidebar.header("Target")
+    mode = st.sidebar.segmented_control(
+        "Talk to", options=list(MODE_LABELS), format_func=MODE_LABELS.get,
+        default=current.mode, key="sidebar_mode", label_visibility="collapsed",
+    ) or current.mode
+    with st.sidebar.form("target_form", border=False):
+        regions = st.multiselect(
+            "Regions (home first)", options=sorted(REGIONS), default=list(current.regions),
+            format_func=_region_label, key="sidebar_regions",
+            help="Two or more regions. The first one is the home region.",
+        )
+        table = st.text_input("Table", value=current.table, key="sidebar_table")
+        profile = current.profile
+        read_only = current.read_only
+        if mode == "aws":
+            profile = st.text_input("AWS profile", value=current.profile or "",
+                                    key="sidebar_profile",
+                                    help="Empty: the default credential chain.") or None
+            read_only = st.toggle("Read-only (no writes, no setup)", value=current.read_only,
+                                  key="sidebar_read_only")
+        applied = st.form_submit_button("Apply", type="primary", width="stretch")
+    if applied or mode != current.mode:
+        if len(regions) < 1:
+            st.sidebar.error("Pick at least one region (two to see replication).")
+            return
+        try:
+            Target(regions=tuple(regions), table=table.strip())
+        except GtError as err:
+            show_error(err, st.sidebar)
+            return
+        session.update_choice(mode=mode, regions=tuple(regions), table=table.strip(),
+                              profile=profile, read_only=read_only)
+        st.rerun()
+
+
+def who_am_i() -> None:
+    """The identity in use (account and ARN; never keys) or why there is none."""
+    try:
+        target = session.target()
+        ident = _identity(target.regions, target.table, target.endpoint, target.profile,
+                          target.read_only)
+    except GtError as err:
+        show_error(err, st.sidebar)
+        return
+    c = session.choice()
+    where = "local emulator" if c.is_emulator else f"AWS profile {c.profile or '(default)'}"
+    st.sidebar.caption(f"Using **{where}** as `{ident.get('Arn', '?')}` "
+                       f"(account {ident.get('Account', '?')})")
+
+
+def emulator_box() -> None:
+    """Emulator facts and its lag model (only in emulator mode)."""
+    emu = session.emulator()
+    if emu is None:
+        return
+    with st.sidebar.expander("Emulator", icon=":material/dns:"):
+        st.caption(f"Serving every region at `{emu.endpoint}`")
+        def apply_lag() -> None:
+            spec = st.session_state.get("sidebar_lag")
+            if spec:
+                emu.set_lag(spec)
+            st.session_state["sidebar_lag"] = None
+
+        st.selectbox("Replication lag model", LAG_PRESETS, key="sidebar_lag", index=None,
+                     placeholder="change the lag model…", on_change=apply_lag)
+        st.caption(f"Now: {emu.lag_description()}")
+
+
+def render() -> None:
+    """The whole sidebar, called once per run by the entry script."""
+    target_picker()
+    c = session.choice()
+    with st.sidebar:
+        region_legend(c.regions)
+    who_am_i()
+    emulator_box()

@@ -1,0 +1,90 @@
+"""Small reusable pieces of screen: region chips, confirmations, plots, timers."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from gtcore.regions import REGIONS
+from ui.colours import text_colour_on
+from ui.session import colours
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def region_name(region: str) -> str:
+    """'us-west-2 (Oregon)' for known regions, the code otherwise."""
+    known = REGIONS.get(region)
+    return f"{region} ({known.name})" if known else region
+
+
+def chip_html(region: str, *, label: str | None = None, big: bool = False) -> str:
+    """An inline badge in the region's colour (HTML, escaped)."""
+    colour = colours().get(region, "#888888")
+    size = "1.35rem" if big else "1rem"
+    text = html.escape(label or region)
+    return (
+        f'<span style="background:{colour};color:{text_colour_on(colour)};padding:0.1em 0.6em;'
+        f'border-radius:0.8em;font-weight:700;font-size:{size};white-space:nowrap">{text}</span>'
+    )
+
+
+def region_header(region: str, suffix: str = "") -> None:
+    """A column heading: the region's chip and its city."""
+    city = REGIONS[region].name if region in REGIONS else ""
+    st.markdown(f"{chip_html(region, big=True)} &nbsp; **{html.escape(city)}** {suffix}",
+                unsafe_allow_html=True)
+
+
+def region_legend(regions: Sequence[str]) -> None:
+    st.markdown(" ".join(chip_html(r) for r in regions), unsafe_allow_html=True)
+
+
+def plot(fig: go.Figure, *, key: str | None = None) -> None:
+    """Show a Plotly figure with its own projector styling (not Streamlit's theme)."""
+    st.plotly_chart(fig, theme=None, width="stretch", config=PLOTLY_CONFIG, key=key)
+
+
+def confirm(action: str, *, key: str, warning: str, button_type: str = "secondary",
+            disabled: bool = False, help: str | None = None) -> bool:
+    """A two-step button for destructive actions: click, read the warning, confirm.
+
+    Returns True exactly once, on the run where the person clicked "Yes".
+    """
+    pending_key = f"confirm_pending_{key}"
+    if not st.session_state.get(pending_key):
+        if st.button(action, key=f"{key}_ask", type=button_type, disabled=disabled, help=help):
+            st.session_state[pending_key] = True
+            st.rerun()
+        return False
+    with st.container(border=True):
+        st.warning(warning, icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button(f"Yes, {action.lower()}", key=f"{key}_yes", type="primary"):
+            st.session_state[pending_key] = False
+            return True
+        if no.button("Cancel", key=f"{key}_no"):
+            st.session_state[pending_key] = False
+            st.rerun()
+    return False
+
+
+def big_number(label: str, value: str, *, region: str | None = None, sub: str = "") -> None:
+    """A large value readable from the back of the room, boxed in a region's colour."""
+    colour = colours().get(region, "#888888") if region else "#888888"
+    st.markdown(
+        f'<div style="border-left:0.5rem solid {colour};padding-left:0.7rem;margin:0.3rem 0">'
+        f'<div style="font-size:1rem;color:#333">{html.escape(label)}</div>'
+        f'<div style="font-size:2.6rem;font-weight:800;line-height:1.15;color:#111">'
+        f'{html.escape(value)}</div>'
+        f'<div style="font-size:0.95rem;color:#444">{html.escape(sub)}</div></div>',
+        unsafe_allow_html=True,
+    )
+
+
+def small_print(text: str, **kwargs: Any) -> None:
+    st.caption(text, **kwargs)
