@@ -16,6 +16,7 @@ subprocesses (`python -m gtcore.emulator`) and drive them with `EmulatorControl`
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Any, ClassVar
@@ -82,7 +83,7 @@ class Emulator:
     def endpoint(self) -> str:
         if self._server is None:
             raise EmulatorError("the emulator is not running: call start() first")
-        return f"http://{HOST}:{self._server.server_port}"
+        return f"http://{HOST}:{self._listener.getsockname()[1]}"
 
     def start(self) -> Emulator:
         with Emulator._active_lock:
@@ -92,10 +93,18 @@ class Emulator:
                     "moto keeps one state per process, so use that one or start another process"
                 )
             app = Gateway(self, self._regional_api, make_control_api(self))
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                self._server = make_server(HOST, self.port, app, threaded=True, request_handler=_QuietHandler)
+                listener.bind((HOST, self.port))
+                listener.listen(128)
             except OSError as err:
+                listener.close()
                 raise EmulatorError(f"cannot listen on {HOST}:{self.port}: {err.strerror or err}") from err
+            # werkzeug would print and sys.exit() on a busy port; handing it a bound socket avoids that.
+            self._server = make_server(HOST, self.port, app, threaded=True, request_handler=_QuietHandler,
+                                       fd=listener.fileno())
+            self._listener = listener
             Emulator._active = self
         self._stop.clear()
         self._spawn("gt-emulator-http", self._server.serve_forever)
@@ -118,6 +127,7 @@ class Emulator:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._listener.close()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()

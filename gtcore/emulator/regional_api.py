@@ -1,0 +1,288 @@
+"""The workshop's regional API, served by the emulator as API Gateway in front of Lambda.
+
+The gateway mounts :func:`make_regional_api` at ``{endpoint}/_api/{region}``: it calls the WSGI
+app with ``PATH_INFO`` set to the rest of the path (``/api/scan``) and
+``environ["gtcore.region"]``. For each request this app does what API Gateway and Lambda would:
+
+* looks up the region's Lambda function in moto's Lambda backend (in-process): ``global-serverless-dev``
+  if it exists, else the most recently updated function ``python -m setup up`` made (for
+  another ``--table``). No function: 404 with a JSON message saying the API is not deployed
+  there;
+* reserved concurrency 0 (the console's "Throttle"): HTTP 500 ``{"message": "Internal server
+  error"}``, as API Gateway answers when Lambda throttles; reserved concurrency N: at most N
+  requests run at once in that region, the others get the same 500;
+* otherwise runs the real Chalice app (``setup/api/chalicelib/routes.py``) through Chalice's
+  ``LocalGateway``, one app instance per concurrent request ("execution environment"), bound to
+  the region and to the table in the function's ``TABLE_NAME``, talking to DynamoDB over HTTP
+  at the emulator's endpoint exactly as the Lambda function would.
+
+Path parameters are URL-decoded as API Gateway does (``%2F`` stays inside one parameter).
+Unknown paths answer 404 with the list of routes (API Gateway would say 403 "Missing
+Authentication Token", which helps nobody).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote, unquote
+
+import boto3
+import botocore.config
+from chalice.config import Config as ChaliceConfig
+from chalice.local import LambdaEventConverter, LocalGateway, LocalGatewayException, RouteMatcher
+from moto.awslambda.models import lambda_backends
+
+from setup.api.chalicelib.routes import APP_NAME, ROUTES, create_app
+
+__all__ = ["ACCOUNT_ID", "FUNCTION_NAME", "RegionalApiApp", "make_regional_api"]
+
+ACCOUNT_ID = "123456789012"
+FUNCTION_NAME = f"{APP_NAME}-dev"
+STAGE = "api"
+CREATED_BY = ("created-by", "gtcore-setup")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class _DecodingConverter(LambdaEventConverter):
+    """Chalice's local event converter, with path parameters URL-decoded like API Gateway."""
+
+    def create_lambda_event(self, method: str, path: str, headers: dict[str, str],
+                            body: bytes | None = None) -> dict[str, Any]:
+        event = super().create_lambda_event(method, path, headers, body)
+        params = event.get("pathParameters") or {}
+        event["pathParameters"] = {k: unquote(v) for k, v in params.items()}
+        event["path"] = unquote(event["requestContext"]["path"])
+        return event
+
+
+class _Environment:
+    """One warm "execution environment": a Chalice app instance bound to a region and table."""
+
+    def __init__(self, region: str, table: str, endpoint: str, function_name: str) -> None:
+        client = boto3.client(
+            "dynamodb",
+            region_name=region,
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=botocore.config.Config(
+                connect_timeout=2,
+                read_timeout=5,
+                retries={"mode": "standard", "total_max_attempts": 1},
+            ),
+        )
+        app = create_app(region=region, table=table, dynamodb=client)
+        config = ChaliceConfig(
+            chalice_stage="dev",
+            function_name=function_name,  # what the handler sees in its LambdaContext
+            user_provided_params={"app_name": APP_NAME, "lambda_timeout": 10,
+                                  "lambda_memory_size": 256},
+        )
+        self.gateway = LocalGateway(app, config)
+        self.gateway.event_converter = _DecodingConverter(RouteMatcher(list(app.routes)),
+                                                          app.api.binary_types)
+
+
+class RegionalApiApp:
+    """WSGI app: the regional API of every region (see the module docstring)."""
+
+    def __init__(self, emulator: Any, *, account_id: str = ACCOUNT_ID) -> None:
+        self._emulator = emulator
+        self._account = account_id
+        self._lock = threading.Lock()
+        self._idle: dict[tuple[str, str, str], list[_Environment]] = {}
+        self._busy: dict[tuple[str, str], int] = {}
+
+    # -- Lambda side ----------------------------------------------------------------------
+    def _function(self, region: str) -> Any | None:
+        try:
+            backend = lambda_backends[self._account][region]
+        except KeyError:
+            return None
+        functions = list(backend.list_functions())
+        for fn in functions:
+            if fn.function_name == FUNCTION_NAME:
+                return fn
+        ours = [fn for fn in functions if (fn.tags or {}).get(CREATED_BY[0]) == CREATED_BY[1]]
+        if not ours:
+            return None
+        return max(ours, key=lambda fn: str(fn.last_modified))
+
+    @staticmethod
+    def _reserved(fn: Any) -> int | None:
+        value = getattr(fn, "reserved_concurrency", None)
+        if value is None or value == "":
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+
+    def _acquire(self, region: str, fn: Any, table: str) -> _Environment | None:
+        """A warm environment, or None when reserved concurrency is exhausted (throttled)."""
+        limit = self._reserved(fn)
+        name = fn.function_name
+        with self._lock:
+            busy = self._busy.get((region, name), 0)
+            if limit is not None and busy >= limit:
+                return None
+            self._busy[(region, name)] = busy + 1
+            idle = self._idle.get((region, name, table))
+            if idle:
+                return idle.pop()
+        try:
+            return _Environment(region, table, self._emulator.endpoint, name)
+        except BaseException:
+            self._release(region, name, table, None)
+            raise
+
+    def _release(self, region: str, name: str, table: str, env: _Environment | None) -> None:
+        with self._lock:
+            self._busy[(region, name)] = max(self._busy.get((region, name), 1) - 1, 0)
+            if env is not None:
+                self._idle.setdefault((region, name, table), []).append(env)
+
+    # -- HTTP side --------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        region = environ.get("gtcore.region") or ""
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        raw_path = _raw_path(environ, region)
+        query = environ.get("QUERY_STRING", "")
+        request_id = str(uuid.uuid4())
+
+        if raw_path != f"/{STAGE}" and not raw_path.startswith(f"/{STAGE}/"):
+            return _json(start_response, 404, {
+                "message": f"No stage in {raw_path!r}: the regional API of {region} is at "
+                f"/_api/{region}/{STAGE}/ (routes: {', '.join(ROUTES)})",
+            }, request_id)
+        route_path = raw_path[len(STAGE) + 1:] or "/"
+
+        fn = self._function(region)
+        if fn is None:
+            return _json(start_response, 404, {
+                "message": f"The regional API is not deployed in {region}: there is no Lambda "
+                f"function {FUNCTION_NAME} there. Run `python -m setup up` (with this region "
+                "in --regions) to create it.",
+                "Region": region,
+            }, request_id)
+        table = (fn.environment_vars or {}).get("TABLE_NAME") or APP_NAME
+        env = self._acquire(region, fn, table)
+        if env is None:
+            return _json(start_response, 500, {"message": "Internal server error"}, request_id,
+                         {"x-amzn-ErrorType": "InternalServerErrorException"})
+        keep: _Environment | None = None
+        try:
+            reply = env.gateway.handle_request(
+                method,
+                route_path + (f"?{query}" if query else ""),
+                _request_headers(environ),
+                _request_body(environ),
+            )
+            keep = env
+        except LocalGatewayException as err:
+            keep = env
+            if err.CODE != 403:
+                return _raw(start_response, err.CODE, dict(err.headers), err.body or b"")
+            return _json(start_response, 404, {
+                "message": f"No route {method} /{STAGE}{route_path} in the regional API; "
+                f"routes: {', '.join(ROUTES)}",
+                "Region": region,
+            }, request_id)
+        except Exception:  # the function crashed: API Gateway answers 502 for a proxy integration
+            return _json(start_response, 502, {"message": "Internal server error"}, request_id)
+        finally:
+            self._release(region, fn.function_name, table, keep)
+        return _from_proxy(start_response, reply, request_id)
+
+
+def make_regional_api(emulator: Any) -> WSGIApp:
+    """The WSGI app the emulator's gateway mounts at ``/_api/{region}``."""
+    return RegionalApiApp(emulator)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _raw_path(environ: dict[str, Any], region: str) -> str:
+    """The still percent-encoded path after ``/_api/{region}`` (PATH_INFO is decoded)."""
+    decoded = environ.get("PATH_INFO", "") or "/"
+    try:
+        decoded_text = decoded.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        decoded_text = decoded
+    prefix = f"/_api/{region}"
+    for key in ("RAW_URI", "REQUEST_URI"):
+        raw = environ.get(key)
+        if not raw:
+            continue
+        raw = raw.split("?", 1)[0]
+        if "://" in raw:  # absolute-form request target
+            raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+        if raw.startswith(prefix):
+            rest = raw[len(prefix):] or "/"
+            if unquote(rest) == decoded_text:
+                return rest
+    return quote(decoded_text, safe="/")
+
+
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    headers.pop("authorization", None)  # never passed on (and not needed: no authorizers)
+    return headers
+
+
+def _request_body(environ: dict[str, Any]) -> bytes | None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return environ["wsgi.input"].read(length) if length > 0 else None
+
+
+def _status(code: int) -> str:
+    return f"{code} {_REASONS.get(code, 'Unknown')}"
+
+
+def _json(start_response: Callable[..., Any], status: int, body: dict[str, Any], request_id: str,
+          extra: dict[str, str] | None = None) -> list[bytes]:
+    data = json.dumps(body).encode("utf-8")
+    headers = {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*",
+               "x-amzn-RequestId": request_id, **(extra or {})}
+    return _raw(start_response, status, headers, data)
+
+
+def _raw(start_response: Callable[..., Any], status: int, headers: dict[str, str],
+         body: bytes) -> list[bytes]:
+    out = [(k, str(v)) for k, v in headers.items() if k.lower() != "content-length"]
+    out.append(("Content-Length", str(len(body))))
+    start_response(_status(status), out)
+    return [body]
+
+
+def _from_proxy(start_response: Callable[..., Any], reply: dict[str, Any],
+                request_id: str) -> list[bytes]:
+    status = int(reply.get("statusCode") or 502)
+    body = reply.get("body") or b""
+    if reply.get("isBase64Encoded") and isinstance(body, str):
+        data = base64.b64decode(body)
+    else:
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    headers = {k: str(v) for k, v in (reply.get("headers") or {}).items()}
+    for k, values in (reply.get("multiValueHeaders") or {}).items():
+        headers[k] = ", ".join(str(v) for v in values)
+    headers.setdefault("x-amzn-RequestId", request_id)
+    return _raw(start_response, status, headers, data)

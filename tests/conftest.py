@@ -1,0 +1,58 @@
+"""Shared fixtures: an embedded emulator for the session, and no way for a test to reach AWS."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+# Tests never leave this machine: dummy credentials, no profile, no instance metadata lookups.
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+              "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-west-2",
+    AWS_CONFIG_FILE=os.devnull,
+    AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    AWS_EC2_METADATA_DISABLED="true",
+)
+
+from gtcore.emulator import Emulator  # noqa: E402
+from gtcore.emulator.client import EmulatorProcess, spawn_emulator  # noqa: E402
+
+FIXED_LAG = "fixed:100"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """The in-process emulator shared by the session (lag fixed:100). Use `unique_table` names;
+    a test that changes the lag or faults must put them back."""
+    emu = Emulator(port=0, lag=FIXED_LAG, replica_create_seconds=0.2, ttl_interval=0.5,
+                   metrics_interval=0.5, seed=7).start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def unique_table() -> str:
+    return f"gt-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., EmulatorProcess]]:
+    """Factory for a private emulator in a subprocess (its own moto state), stopped at teardown."""
+    stack: list = []
+
+    def factory(lag: str = FIXED_LAG, replica_create_seconds: float = 0.2) -> EmulatorProcess:
+        cm = spawn_emulator(lag, replica_create_seconds=replica_create_seconds)
+        emu = cm.__enter__()
+        stack.append(cm)
+        return emu
+
+    yield factory
+    for cm in reversed(stack):
+        cm.__exit__(None, None, None)
