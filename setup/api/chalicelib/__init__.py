@@ -1,0 +1,1 @@
+"""Code shipped with the regional API Lambda function (Chalice bundles this package)."""
