@@ -15,15 +15,10 @@ from gtcore.probes.status import count_items, table_status
 from gtcore.target import Connection, Target
 
 
-@pytest.fixture(scope="module")
-def endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def endpoint(emulator):
+    """The session emulator's endpoint (tests/conftest.py); tables are named per test."""
+    return emulator.endpoint
 
 
 def _make_table(conn: Connection, region: str, *, stream: bool = False) -> None:

@@ -11,15 +11,10 @@ from gtcore.errors import ConfigError, ReadOnlyError
 from gtcore.target import DEFAULT_REGIONS, Connection, Target, is_read_operation
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def moto_endpoint(emulator):
+    """The session emulator's endpoint (tests/conftest.py); tables are named per test."""
+    return emulator.endpoint
 
 
 # --- Target ----------------------------------------------------------------------------------
