@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from gtcore import apis
 from gtcore.errors import ConfigError, GtError, NotFoundError, ReadOnlyError, wrap
 from gtcore.regional_client import RegionalApi
@@ -49,6 +47,7 @@ __all__ = [
     "Step",
     "api_zip",
     "catalog",
+    "ensure_api_urls",
     "sample_items",
     "setup_workshop",
     "teardown_workshop",
@@ -311,10 +310,6 @@ class _Run:
 
     def ddb(self, region: str) -> Any:
         return self.conn.client("dynamodb", region)
-
-
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
 
 
 def _describe(run: _Run, region: str) -> dict[str, Any] | None:
@@ -687,6 +682,25 @@ def _ensure_functions(run: _Run) -> None:
 # --- the regional API: AWS -----------------------------------------------------------------
 
 
+def ensure_api_urls(
+    conn: Any,
+    *,
+    deploy: DeployFn | None = None,
+    discover: bool = True,
+    progress: ProgressFn | None = None,
+) -> SetupReport:
+    """The AWS half of the regional API step: deploy or discover each region's API, record it.
+
+    With ``deploy(table, region) -> url`` (``setup --deploy-api``: ``chalice deploy``) every
+    region is deployed; otherwise REST APIs named after the table are discovered through API
+    Gateway. Found URLs are recorded with :func:`gtcore.apis.record_api_url`, where
+    ``Connection.api_base_url`` finds them. Regions without an API are reported as skipped.
+    """
+    run = _Run(conn, "up", progress, len(conn.target.regions))
+    _ensure_api_urls(run, deploy, discover)
+    return run.finish()
+
+
 def _ensure_api_urls(run: _Run, deploy: DeployFn | None, discover: bool) -> None:
     table = run.target.table
     found: dict[str, str | None] = {}
@@ -708,8 +722,7 @@ def _ensure_api_urls(run: _Run, deploy: DeployFn | None, discover: bool) -> None
             run.record("regional API", region, "skipped",
                        "none found; deploy it with `python -m setup up --deploy-api`", started)
             continue
-        before = apis.recorded_api_url(table, region)
-        if before == url:
+        if apis.recorded_api_url(table, region) == url:
             run.record("regional API URL", region, "exists", url, started)
         else:
             apis.record_api_url(table, region, url)
