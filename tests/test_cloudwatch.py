@@ -162,3 +162,27 @@ def test_build_queries_shape():
     assert {"Name": "TableName", "Value": "t"} in dims
     assert all(q["MetricStat"]["Metric"]["Namespace"] == "AWS/DynamoDB" for q in queries)
     assert len({q["Id"] for q in queries}) == 4
+
+
+def test_real_replication_publishes_latency_in_the_source_region(emulator, unique_table):
+    """Writes replicated by the emulator (lag fixed:100) show up as ReplicationLatency."""
+    from gtcore.workshop import setup_workshop
+
+    regions = ("us-west-2", "eu-west-1")
+    conn = Connection(Target(regions=regions, table=unique_table, endpoint=emulator.endpoint))
+    assert setup_workshop(conn, load_data=False).ok
+    for i in range(5):
+        conn.client("dynamodb", "eu-west-1").put_item(
+            TableName=unique_table, Item={"PK": {"S": "user10"}, "SK": {"S": f"v{i}"}}
+        )
+    assert emulator.wait_replicated(10)
+    calls = _count_calls(conn, regions)
+    res = replication_latency(conn, window=600, period=60)
+    assert len(calls) == len(regions)
+    pair = res.pair("eu-west-1", "us-west-2")
+    assert pair.state == "ok", res.to_dict()
+    f = res.frame[(res.frame.source == "eu-west-1") & (res.frame.stat == "SampleCount")]
+    assert f["value"].sum() == 5
+    avg = res.mean_by_pair()[("eu-west-1", "us-west-2")]
+    assert 80 <= avg <= 400  # fixed 100 ms lag, plus scheduling
+    assert res.pair("us-west-2", "eu-west-1").state == "no_datapoints"

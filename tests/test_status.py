@@ -189,3 +189,44 @@ def test_status_is_concurrent_and_read_only_safe(endpoint):
     # Read-only target: status makes only reads, so nothing was refused.
     assert all("ReadOnly" not in msg for r in report.regions for msg in r.errors.values())
     assert all("function" in r.errors for r in report.regions)  # no function deployed here
+
+
+def test_status_of_a_workshop_on_the_emulator_end_to_end(emulator, unique_table):
+    """Real replicas, the real regional API, then a throttled and an isolated region."""
+    from gtcore.actions.throttle import restore_region, throttle_region
+    from gtcore.workshop import setup_workshop
+
+    regions = ("us-west-2", "eu-west-1", "ap-southeast-2")
+    conn = Connection(Target(regions=regions, table=unique_table, endpoint=emulator.endpoint))
+    assert setup_workshop(conn).ok
+
+    report = table_status(conn, count=True)
+    assert report.ok, [(r.region, r.error, r.errors) for r in report.regions]
+    assert report.missing_replicas() == []
+    items = {r.counted_items for r in report.regions}
+    assert len(items) == 1 and items.pop() > 0  # every replica holds the sample data
+    for r in report.regions:
+        assert r.global_table_version == "2019.11.21"
+        assert set(r.members) == set(regions)
+        assert all(s == "ACTIVE" for s in r.replicas.values())
+        assert r.api is not None and r.api.ok and r.api.served_by == r.region
+        assert r.reserved_concurrency is None
+
+    throttle_region(conn, "eu-west-1")
+    emulator.isolate("ap-southeast-2")
+    try:
+        start = time.perf_counter()
+        report = table_status(conn)
+        elapsed = time.perf_counter() - start
+    finally:
+        emulator.heal("ap-southeast-2")
+        restore_region(conn, "eu-west-1")
+    by = report.by_region()
+    assert by["us-west-2"].healthy
+    eu = by["eu-west-1"]
+    assert eu.error is None and eu.throttled and eu.api is not None and eu.api.status == 500
+    ap = by["ap-southeast-2"]
+    assert ap.error_kind == "region_unavailable" and "isolated" in (ap.error or "")
+    assert ap.api is not None and not ap.api.ok
+    assert elapsed < 3  # an isolated region fails fast instead of hanging the whole status
+    assert not report.ok

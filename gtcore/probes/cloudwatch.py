@@ -226,8 +226,8 @@ def replication_latency(
     """ReplicationLatency for every ordered pair of the target's regions over ``window``.
 
     ``window`` is a timedelta or seconds; ``period`` the CloudWatch aggregation period in
-    seconds; ``end`` defaults to now. Per-source failures are recorded in ``errors`` and mark
-    that source's pairs as ``error``; they do not raise.
+    seconds; ``end`` defaults to now rounded up to a period boundary. Per-source failures are
+    recorded in ``errors`` and mark that source's pairs as ``error``; they do not raise.
     """
     stats = tuple(stats)
     bad = [s for s in stats if s not in _ALLOWED_STATS]
@@ -244,7 +244,13 @@ def replication_latency(
         )
     regions = conn.target.regions
     srcs = tuple(sources) if sources is not None else regions
-    end = (end or datetime.now(UTC)).astimezone(UTC)
+    if end is None:
+        # Round up to the next period boundary: the current, partial period is included (and
+        # aligned times are what CloudWatch answers fastest).
+        now = datetime.now(UTC)
+        epoch = now.timestamp()
+        end = datetime.fromtimestamp(epoch - epoch % period + period, UTC)
+    end = end.astimezone(UTC)
     start = end - span
     points = int(span.total_seconds() // period) + 1
     n_queries = (len(regions) - 1) * len(stats)
