@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from ui import session
 
@@ -21,8 +22,22 @@ def region_columns(regions: Sequence[str], per_row: int = 3,
             yield region, col.container(border=border)
 
 
+def ensure_shell() -> None:
+    """Make sure this page runs inside `dashboard.py` (sidebar, setup, navigation).
+
+    When the very first request a fresh server gets is a page URL, Streamlit 1.67 runs that
+    file on its own, the legacy way, because a `pages/` folder exists (`PagesManager`'s
+    class-wide `uses_pages_directory` flag). Switching the flag off and rerunning makes the
+    entry script run instead, and it resolves the same page through `st.navigation`.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_header(title: str, story: str) -> None:
-    """Title and one sentence saying what this screen shows and why."""
+    """Title and one sentence saying what this screen shows and why (first call of a page)."""
+    ensure_shell()
     st.title(title)
     st.markdown(story)
     t = session.target()

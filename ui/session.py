@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 Mode = Literal["emulator", "aws"]
 _CHOICE_KEY = "gt_choice"
+# A new replica of the embedded emulator stays CREATING this long: long enough to be seen.
+REPLICA_CREATE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,28 @@ def emulator_lag_spec() -> str:
     return os.environ.get("GT_EMULATOR_LAG", "realistic")
 
 
+_provided: list[Emulator] = []
+
+
+def provide_emulator(emu: Emulator) -> None:
+    """Use an emulator that already runs in this process instead of starting one.
+
+    moto keeps one state per process, so there can be only one; tests that run pages in
+    process (AppTest) hand theirs over with this before the first run.
+    """
+    _provided[:] = [emu]
+    embedded_emulator.clear()
+
+
 @st.cache_resource(show_spinner="Starting the local Global Tables emulator…")
 def embedded_emulator() -> Emulator:
     """The process-wide emulator (started on first use, stopped when the server exits)."""
+    if _provided:
+        return _provided[0]
     from gtcore.emulator import Emulator
 
-    emu = Emulator(port=0, lag=emulator_lag_spec()).start()
+    emu = Emulator(port=0, lag=emulator_lag_spec(),
+                   replica_create_seconds=REPLICA_CREATE_SECONDS).start()
     atexit.register(emu.stop)
     return emu
 
