@@ -322,12 +322,14 @@ def region_value_timeline(
     kind: str = "kind",
     title: str = "What each region sees",
     winner_value: float | None = None,
+    base_value: float | None = None,
     y_title: str = "value",
 ) -> go.Figure:
     """Each region's observed value over time as a step line; writes are big diamonds.
 
     `events` rows: `t_ms` (since the start), `region`, `value`, `kind` ("read" or "write",
-    optionally "write-lost"). With `winner_value`, a dashed line marks what everyone converged on.
+    optionally "write-lost"). With `winner_value`, a dashed line marks what everyone converged on;
+    with `base_value`, a dotted grey line marks where the item started.
     """
     if events.empty:
         return empty_figure("Nothing recorded yet", title)
@@ -353,6 +355,10 @@ def region_value_timeline(
                 marker={"color": colours[r], "size": MARKER_SIZE + 8, "symbol": symbol,
                         "line": {"color": "#000000", "width": 2}},
             ))
+    if base_value is not None:
+        fig.add_hline(y=base_value, line_dash="dot", line_color="#999999",
+                      annotation_text=f"started at {base_value:g}",
+                      annotation_position="bottom right", annotation_font_size=FONT_SIZE - 4)
     if winner_value is not None:
         fig.add_hline(y=winner_value, line_dash="dash", line_color="#444444",
                       annotation_text=f"converged: {winner_value:g}",

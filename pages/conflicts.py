@@ -1,0 +1,90 @@
+"""Conflicts: two regions write the same item at once; last writer wins, one write vanishes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.conflict_view import (
+    DEMO_KEY,
+    LAB_KEY,
+    demo_regions,
+    lab_downloads,
+    lab_form,
+    lab_progress,
+    lab_summary,
+    lab_table,
+    running,
+    start_demo,
+    start_lab,
+    trial_view,
+)
+from ui.layout import page_header
+
+page_header(
+    "Conflicts",
+    "Replication takes a second or two. Write the same item in two regions inside that window "
+    "and both writes are acknowledged — but only one survives. Nobody is told.",
+)
+
+guided, lab_tab = st.tabs(["Guided demo", "Conflict lab"])
+
+with guided:
+    st.markdown("The workshop's bookmark `user100 / AshlandValley`: read it, then add **1** in "
+                "region A and **1** in region B at the same moment. If the regions did not see "
+                "each other's write, the bookmark goes up by one, not two.")
+    pair = demo_regions()
+    if pair is not None and st.button("Read, then +1 in both regions at once", type="primary",
+                                      icon=":material/call_split:", key="demo_go"):
+        start_demo(*pair)
+
+    demo_live = (d := running(DEMO_KEY)) is not None and d.state == "running"
+
+    @st.fragment(run_every=0.5 if demo_live else None)
+    def demo_result() -> None:
+        demo = running(DEMO_KEY)
+        if demo is None:
+            return
+        results = demo.results()
+        if not results:
+            lab_progress(demo)
+            return
+        trial_view(demo, results[0], key="demo_timeline")
+        if demo_live and demo.state != "running":
+            st.rerun()  # finished: one full rerun stops the live refresh
+
+    demo_result()
+
+with lab_tab:
+    st.markdown("Many trials in a row: every writing region writes at the same moment, then the "
+                "lab reads every replica until they agree and names the winner and the lost "
+                "writes. *Set* writes absolute values; *increment* shows lost updates.")
+    config = lab_form()
+    if config is not None:
+        start_lab(LAB_KEY, config)
+    lab = running(LAB_KEY)
+    if lab is not None and lab.state == "running" and st.button(
+            "Stop after this trial", icon=":material/stop:", key="lab_cancel"):
+        lab.cancel()
+
+    lab_live = lab is not None and lab.state == "running"
+
+    @st.fragment(run_every=1.0 if lab_live else None)
+    def lab_results() -> None:
+        current = running(LAB_KEY)
+        if current is None:
+            return
+        lab_progress(current)
+        lab_summary(current)
+        lab_table(current)
+        results = current.results()
+        if results:
+            pick = st.selectbox("Show trial", [r.trial for r in results],
+                                index=len(results) - 1, format_func=lambda t: f"Trial {t + 1}",
+                                key="lab_pick")
+            trial_view(current, results[pick], key="lab_timeline")
+        if current.state != "running":
+            lab_downloads(current)
+        if lab_live and current.state != "running":
+            st.rerun()
+
+    lab_results()

@@ -1,0 +1,205 @@
+"""Conflict page pieces: the guided demo, the lab form and progress, per-trial timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from gtcore.errors import GtError
+from gtcore.experiments.conflict import ConflictConfig, ConflictLab, TrialResult
+from gtcore.history import History
+from ui import charts, session
+from ui.harness import DEMO_PK, DEMO_SK
+from ui.messages import show_error
+from ui.widgets import chip_html, plot, region_name
+
+DEMO_KEY = "conflict_demo"
+LAB_KEY = "conflict_lab"
+
+
+# --- pure: the history of one trial as chart events ----------------------------------------------
+
+
+def trial_events(history: History, trial: int, lost: list[str] | tuple[str, ...] = ()
+                 ) -> pd.DataFrame:
+    """Reads and writes of one trial: t_ms (from its first write), region, value, kind.
+
+    Writes take the value they produced (or the amount they tried, when unacknowledged);
+    acknowledged writes from regions in `lost` are marked "write-lost".
+    """
+    rows: list[dict[str, Any]] = []
+    for inv, done in history.pairs():
+        if inv.extra.get("trial") != trial:
+            continue
+        if inv.f in ("set", "increment"):
+            ok = done is not None and done.type == "ok"
+            result = done.value if ok and isinstance(done.value, dict) else {}
+            value = result.get("new", inv.value)
+            kind = "write-lost" if ok and inv.region in lost else "write"
+            rows.append({"time": inv.time, "region": inv.region, "value": value, "kind": kind})
+        elif inv.f == "read" and done is not None and done.type == "ok":
+            value = done.value.get("value") if isinstance(done.value, dict) else done.value
+            rows.append({"time": done.time, "region": inv.region, "value": value,
+                         "kind": "read"})
+    frame = pd.DataFrame(rows, columns=["time", "region", "value", "kind"])
+    if frame.empty:
+        return frame.assign(t_ms=pd.Series(dtype=float))
+    writes = frame[frame["kind"] != "read"]
+    t0 = writes["time"].min() if not writes.empty else frame["time"].min()
+    frame["t_ms"] = (frame["time"] - t0) * 1000.0
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    return frame.sort_values("t_ms").reset_index(drop=True)
+
+
+def verdict_text(result: TrialResult) -> str:
+    """The trial in one or two sentences a room can follow."""
+    if not result.converged:
+        return ("The replicas **still disagree** at the timeout: "
+                + ", ".join(f"{r} shows {v}" for r, v in result.final_by_region.items()) + ".")
+    if result.acked == 0:
+        return "No write was acknowledged, so nothing changed."
+    winner = result.winner or " or ".join(result.winner_candidates) or "no write"
+    head = f"Every region now shows **{result.final}** (it started at {result.base})."
+    if result.conflict and result.lost:
+        lost = ", ".join(result.lost)
+        return (f"**Conflict!** {head} **{winner}**'s write won; **{lost}**'s write was "
+                "acknowledged and then silently overwritten — last writer wins.")
+    if result.mode == "increment" and result.lost_increments:
+        return (f"**Conflict!** {head} {result.acked} increments were acknowledged but only "
+                f"{result.acked - result.lost_increments} survived.")
+    if result.conflict is False:
+        return (f"No conflict this time: {head} One write saw the other before it was made. "
+                "Try again: the writes must land within the replication lag.")
+    return f"{head} Winner: **{winner}**."
+
+
+# --- the guided demo ------------------------------------------------------------------------------
+
+
+def demo_regions() -> tuple[str, str] | None:
+    regions = list(session.choice().regions)
+    if len(regions) < 2:
+        st.info("Pick at least two regions in the sidebar to make them disagree.")
+        return None
+    a_col, b_col = st.columns(2)
+    a = a_col.selectbox("Region A", regions, index=0, format_func=region_name, key="demo_a")
+    b_options = [r for r in regions if r != a]
+    b = b_col.selectbox("Region B", b_options, index=0, format_func=region_name, key="demo_b")
+    return a, b
+
+
+def start_demo(a: str, b: str) -> None:
+    config = ConflictConfig(regions=(a, b), trials=1, mode="increment", path="dynamodb",
+                            pk=DEMO_PK, sk=DEMO_SK)
+    start_lab(DEMO_KEY, config)
+
+
+def start_lab(key: str, config: ConflictConfig) -> None:
+    old: ConflictLab | None = st.session_state.get(key)
+    if old is not None and old.state == "running":
+        old.cancel()
+    try:
+        st.session_state[key] = ConflictLab(session.connection(), config).start()
+    except GtError as err:
+        show_error(err)
+
+
+def running(key: str) -> ConflictLab | None:
+    return st.session_state.get(key)
+
+
+def trial_view(lab: ConflictLab, result: TrialResult, *, key: str) -> None:
+    """Verdict, the writes and the timeline of one trial."""
+    st.markdown(verdict_text(result))
+    chips = []
+    for w in result.writes:
+        outcome = {"ok": "acknowledged", "fail": "refused", "info": "unknown",
+                   "pending": "no answer"}[w.status]
+        fate = " · lost" if w.region in result.lost else (
+            " · won" if w.region == result.winner else "")
+        sign = "+" if result.mode == "increment" else "set "
+        chips.append(chip_html(w.region, label=f"{w.region}: {sign}{w.amount} {outcome}{fate}"))
+    st.markdown(" &nbsp; ".join(chips), unsafe_allow_html=True)
+    events = trial_events(lab.history, result.trial, result.lost)
+    final = float(result.final) if isinstance(result.final, int | float) else None
+    base = float(result.base) if isinstance(result.base, int | float) else None
+    plot(charts.region_value_timeline(
+        events, list(lab.regions), winner_value=final, base_value=base, y_title="Bookmark",
+        title=f"Trial {result.trial + 1}: what each region saw"), key=key)
+    st.caption(f"Writes started {result.start_skew_ms:.1f} ms apart; replicas agreed "
+               f"{result.convergence_ms:.0f} ms after the last acknowledgement.")
+
+
+def lab_progress(lab: ConflictLab) -> None:
+    p = lab.progress()
+    text = (f"{p.done} of {p.total} trials · {p.conflicts} conflicts · {p.lost_writes} lost "
+            f"writes · {p.lost_increments} lost increments · {p.diverged} diverged")
+    st.progress(p.done / p.total if p.total else 1.0, text=text)
+    if lab.error is not None:
+        show_error(lab.error)
+
+
+# --- the lab --------------------------------------------------------------------------------------
+
+
+def lab_form() -> ConflictConfig | None:
+    regions = list(session.choice().regions)
+    if len(regions) < 2:
+        return None
+    with st.form("lab_form"):
+        writers = st.multiselect("Writing regions", regions, default=regions,
+                                 format_func=region_name, key="lab_regions")
+        a, b, c = st.columns(3)
+        trials = a.number_input("Trials", 1, 200, 10, key="lab_trials")
+        mode = b.radio("Each region writes", ["set", "increment"], horizontal=True,
+                       format_func={"set": "its own value (Bookmark = N)",
+                                    "increment": "Bookmark + 1"}.get, key="lab_mode")
+        stagger = c.number_input("Start each region later by (ms)", 0, 2000, 0, step=50,
+                                 key="lab_stagger")
+        go = st.form_submit_button("Run the trials", type="primary", icon=":material/science:")
+    if not go:
+        return None
+    try:
+        return ConflictConfig(regions=tuple(writers), trials=int(trials), mode=mode,
+                              stagger_ms=float(stagger))
+    except GtError as err:
+        show_error(err)
+        return None
+
+
+def lab_summary(lab: ConflictLab) -> None:
+    s = lab.summary()
+    if not s["trials"]:
+        return
+    cols = st.columns(5)
+    rate = s["conflict_rate"]
+    cols[0].metric("Conflicts", f"{s['conflicts']} / {s['trials']}",
+                   f"{rate:.0%} of trials" if rate is not None else None, delta_color="off")
+    cols[1].metric("Acknowledged writes lost", s["lost_writes"])
+    cols[2].metric("Increments lost", s["lost_increments"])
+    cols[3].metric("Last writer wins", f"{s['lww_ok'] + s['lww_tie']} ok",
+                   f"{s['lww_violations']} violations", delta_color="off")
+    skew = s["start_skew_ms_median"]
+    cols[4].metric("Start skew (median)", f"{skew:.1f} ms" if skew is not None else "—")
+
+
+def lab_table(lab: ConflictLab) -> None:
+    frame = lab.frame()
+    if frame.empty:
+        return
+    show = frame[["trial", "conflict", "winner", "lost", "base", "final", "lww", "verdict",
+                  "start_skew_ms", "convergence_ms"]].copy()
+    show["trial"] = show["trial"] + 1
+    st.dataframe(show, hide_index=True, width="stretch",
+                 column_config={"start_skew_ms": st.column_config.NumberColumn(
+                                    "skew ms", format="%.1f"),
+                                "convergence_ms": st.column_config.NumberColumn(
+                                    "converged after ms", format="%.0f")})
+
+
+def lab_downloads(lab: ConflictLab) -> None:
+    st.download_button("Download the trials (CSV)", data=lab.to_csv, mime="text/csv",
+                       file_name=f"conflict-trials-{lab.run_id}.csv", on_click="ignore",
+                       icon=":material/download:", key="lab_csv")

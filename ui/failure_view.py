@@ -1,0 +1,147 @@
+"""Region-failure page pieces: health per region, throttle/restore, emulator faults."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from gtcore.actions.throttle import (
+    ThrottleState,
+    restore_region,
+    throttle_region,
+    throttle_states,
+)
+from gtcore.errors import GtError
+from gtcore.probes.status import RegionStatus, table_status
+from ui import session
+from ui.home import verdict
+from ui.layout import region_columns
+from ui.messages import show_error
+from ui.widgets import confirm, region_header
+
+RESULT_KEY = "failure_last_change"
+
+
+def health() -> dict[str, RegionStatus]:
+    """Table and regional API status per region (no item counts: this refreshes often)."""
+    try:
+        return table_status(session.connection(), count=False).by_region()
+    except GtError as err:
+        show_error(err)
+        return {}
+
+
+def throttles() -> dict[str, ThrottleState]:
+    try:
+        return {s.region: s for s in throttle_states(session.connection())}
+    except GtError as err:
+        show_error(err)
+        return {}
+
+
+def emulator_faults() -> dict[str, object]:
+    """Isolated regions, paused (table, region) pairs and held deliveries; {} on AWS."""
+    emu = session.emulator()
+    if emu is None:
+        return {}
+    state = emu.state()
+    table = session.target().table
+    return {
+        "isolated": set(state.get("isolated", [])),
+        "paused": {p["region"] for p in state.get("paused", []) if p["table"] == table},
+        "pending": emu.pending(),
+    }
+
+
+def _do(label: str, region: str, fn) -> None:
+    try:
+        with st.spinner(f"{label} {region}…"):
+            change = fn()
+        note = getattr(change, "note", None) or f"{label} {region}: done"
+        st.session_state[RESULT_KEY] = (region, f"{region}: {note}", None)
+    except GtError as err:
+        st.session_state[RESULT_KEY] = (region, None, err)
+    st.rerun()
+
+
+def last_change() -> None:
+    held = st.session_state.get(RESULT_KEY)
+    if not held:
+        return
+    _region, note, err = held
+    if err is not None:
+        show_error(err)
+    else:
+        st.success(note, icon=":material/task_alt:")
+
+
+def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleState | None,
+                 faults: dict[str, object], read_only: bool) -> None:
+    region_header(region)
+    if status is not None:
+        colour, words = verdict(status)
+        if region in faults.get("isolated", set()):
+            colour, words = "#D55E00", "Isolated"
+        st.markdown(f'<span style="color:{colour};font-size:1.8rem;font-weight:800">● '
+                    f"{words}</span>", unsafe_allow_html=True)
+        api = status.api
+        if api is not None and api.ok:
+            st.markdown(f"API answers in {api.rtt_ms or 0:.0f} ms")
+        elif api is not None:
+            st.markdown(f"API: {api.error or 'down'}")
+    if throttle is not None:
+        if throttle.error:
+            st.caption(throttle.error)
+        else:
+            st.caption(throttle.describe().split(": ", 1)[-1])
+    conn = session.connection()
+    if throttle is not None and throttle.throttled:
+        if confirm("Restore", key=f"restore_{region}", button_type="primary", disabled=read_only,
+                   warning=f"Put back exactly what {region}'s function had before it was "
+                   "throttled."):
+            _do("Restoring", region, lambda: restore_region(conn, region))
+    elif confirm("Throttle", key=f"throttle_{region}", disabled=read_only or throttle is None,
+                 warning=f"{region}'s regional API stops answering (reserved concurrency 0, the "
+                 "Lambda console's Throttle button). The table keeps replicating."):
+        _do("Throttling", region, lambda: throttle_region(conn, region))
+    emulator_controls(region, faults)
+
+
+def emulator_controls(region: str, faults: dict[str, object]) -> None:
+    emu = session.emulator()
+    if emu is None:
+        return
+    table = session.target().table
+    left, right = st.columns(2)
+    if region in faults.get("isolated", set()):
+        if left.button("Heal", key=f"heal_{region}", type="primary", width="stretch"):
+            emu.heal(region)
+            st.rerun()
+    elif left.button("Isolate", key=f"isolate_{region}", width="stretch",
+                     help="Nothing reaches this region or leaves it: its API and DynamoDB "
+                     "stop answering and replication to and from it is held."):
+        emu.isolate(region)
+        st.rerun()
+    if region in faults.get("paused", set()):
+        if right.button("Resume replication", key=f"resume_{region}", type="primary",
+                        width="stretch"):
+            emu.resume_replication(table, region)
+            st.rerun()
+    elif right.button("Pause replication", key=f"pause_{region}", width="stretch",
+                      help="Like FIS pause-replication: writes still work here, but nothing "
+                      "replicates to or from this region until resumed."):
+        emu.pause_replication(table, region)
+        st.rerun()
+
+
+def region_panels(read_only: bool) -> None:
+    regions = list(session.choice().regions)
+    statuses, states, faults = health(), throttles(), emulator_faults()
+    for region, box in region_columns(regions):
+        with box:
+            region_panel(region, statuses.get(region), states.get(region), faults, read_only)
+    pending = faults.get("pending") or {}
+    if pending:
+        rows = [{"from": s, "to": d, "writes waiting": n} for (s, d), n in sorted(pending.items())]
+        st.markdown("**Replication held or in flight**")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
