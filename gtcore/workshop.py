@@ -48,6 +48,7 @@ __all__ = [
     "api_zip",
     "catalog",
     "ensure_api_urls",
+    "remove_replica",
     "sample_items",
     "setup_workshop",
     "teardown_workshop",
@@ -756,6 +757,11 @@ def _table_tags(run: _Run, region: str, arn: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resp.get("Tags", [])}
 
 
+def _is_tagged(run: _Run, region: str, desc: dict[str, Any]) -> bool:
+    tags = _table_tags(run, region, desc["TableArn"])
+    return tags.get(CREATED_BY["Key"]) == CREATED_BY["Value"]
+
+
 def teardown_workshop(
     conn: Any,
     *,
@@ -803,27 +809,10 @@ def teardown_workshop(
             )
         present = _replica_states(desc)
         for region in others:
-            started = time.monotonic()
             if region not in present:
-                run.record(f"replica of {table}", region, "absent", "", started)
+                run.record(f"replica of {table}", region, "absent", "")
                 continue
-            deadline = _deadline(wait)
-            run.tell("replica", f"removing the replica in {region}", region)
-            while True:
-                try:
-                    with wrap(f"remove the replica of {table} in {region}", home):
-                        run.ddb(home).update_table(
-                            TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": region}}]
-                        )
-                    break
-                except GtError as err:
-                    if err.code not in ("ResourceInUseException", "LimitExceededException"):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                    _wait_table(run, home, _active_with([]), "table to become ACTIVE", deadline)
-            _wait_table(run, home, _without(region), f"replica in {region} to go", deadline)
-            run.record(f"replica of {table}", region, "deleted", "", started)
+            _delete_replica(run, home, region, wait)
         remaining = _describe(run, home) or {}
         extra = sorted(set(_replica_states(remaining)) - set(target.regions))
         started = time.monotonic()
@@ -851,9 +840,99 @@ def teardown_workshop(
     return run.finish()
 
 
-def _remove_functions(run: _Run) -> None:
+def _delete_replica(run: _Run, via: str, region: str, wait: float) -> None:
+    """UpdateTable(Delete) from ``via`` and wait until the replica in ``region`` is gone."""
+    table = run.target.table
+    started = time.monotonic()
+    deadline = _deadline(wait)
+    run.tell("replica", f"removing the replica in {region}", region)
+    while True:
+        try:
+            with wrap(f"remove the replica of {table} in {region}", via):
+                run.ddb(via).update_table(
+                    TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": region}}]
+                )
+            break
+        except GtError as err:
+            if err.code not in ("ResourceInUseException", "LimitExceededException"):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            _wait_table(run, via, _active_with([]), "table to become ACTIVE", deadline)
+    _wait_table(run, via, _without(region), f"replica in {region} to go", deadline)
+    run.record(f"replica of {table}", region, "deleted", "", started)
+
+
+def remove_replica(
+    conn: Any,
+    region: str,
+    *,
+    progress: ProgressFn | None = None,
+    force: bool = False,
+    remove_api: bool = True,
+    timeout: float | None = None,
+) -> SetupReport:
+    """Remove one replica (``region``) of the target's table, and nothing else.
+
+    The request goes through another member region of ``conn.target.regions`` (so any replica,
+    the home one included, can go while others remain; to remove the last copy use
+    :func:`teardown_workshop`). Refused for a table setup did not make, unless ``force``.
+    On the emulator, the regional API function setup made in that region goes too
+    (``remove_api``).
+    """
+    target = conn.target
+    if target.read_only:
+        raise ReadOnlyError(
+            f"removing the replica in {region} changes the table, and this target is read-only",
+            hint="drop --read-only to do it",
+            action=f"remove the replica in {region}",
+        )
+    table = target.table
+    run = _Run(conn, "down", progress, 3)
+    wait = timeout if timeout is not None else (60.0 if target.is_local else 1800.0)
+    via = next((r for r in target.regions if r != region), None)
+    if via is None:
+        raise ConfigError(
+            f"{region} is the only region of the target; there is no other replica to ask",
+            hint="list the table's other regions in --regions, or tear everything down",
+            region=region,
+            action=f"remove the replica in {region}",
+        )
+    desc = _describe(run, via)
+    if desc is None:
+        raise NotFoundError(
+            f"table {table} does not exist in {via}",
+            hint="check --table and --regions",
+            region=via,
+            action=f"remove the replica in {region}",
+        )
+    present = _replica_states(desc)
+    if region not in present:
+        run.record(f"replica of {table}", region, "absent", "")
+    else:
+        # Tags do not propagate to replicas: the tag is on the copy setup created first.
+        tagged = _is_tagged(run, via, desc)
+        if not tagged:
+            own = _describe(run, region)
+            tagged = own is not None and _is_tagged(run, region, own)
+        if not tagged and not force:
+            raise ConfigError(
+                f"table {table} was not made by `python -m setup up` "
+                f"(no tag {CREATED_BY['Key']}={CREATED_BY['Value']} in {via}); "
+                f"not removing its replica in {region}",
+                hint="pass force=True (--force) to remove it anyway",
+                region=region,
+                action=f"remove the replica in {region}",
+            )
+        _delete_replica(run, via, region, wait)
+    if target.is_local and remove_api:
+        _remove_functions(run, regions=[region], role=False)
+    return run.finish()
+
+
+def _remove_functions(run: _Run, regions: Iterable[str] | None = None, role: bool = True) -> None:
     name = run.target.function_name
-    for region in run.target.regions:
+    for region in (run.target.regions if regions is None else regions):
         started = time.monotonic()
         client = run.conn.client("lambda", region)
         try:
@@ -869,6 +948,8 @@ def _remove_functions(run: _Run) -> None:
         with wrap(f"delete Lambda function {name}", region):
             client.delete_function(FunctionName=name)
         run.record(f"Lambda function {name}", region, "deleted", "", started)
+    if not role:
+        return
     iam = run.conn.client("iam", run.target.regions[0])
     started = time.monotonic()
     try:

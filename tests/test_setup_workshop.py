@@ -19,6 +19,7 @@ from gtcore.target import Connection, Target
 from gtcore.workshop import (
     CREATED_BY,
     SetupProgress,
+    remove_replica,
     sample_items,
     setup_workshop,
     teardown_workshop,
@@ -247,3 +248,28 @@ def test_python_m_setup_as_a_command(emu, tmp_path):
         report = json.loads(done.stdout)
         assert report["operation"] == verb and report["changed"] is True
         assert "testing" not in done.stdout + done.stderr  # no credentials in the output
+
+
+def test_remove_one_replica(emu):
+    table = "gs-remove-one"
+    conn = _conn(emu, THREE, table)
+    assert setup_workshop(conn, load_data=False).ok
+
+    report = remove_replica(conn, "ap-southeast-2")
+    assert [(s.action, s.region, s.outcome) for s in report.steps] == [
+        (f"replica of {table}", "ap-southeast-2", "deleted"),
+        (f"Lambda function {table}-dev", "ap-southeast-2", "deleted"),
+    ]
+    assert not _table_exists(emu, "ap-southeast-2", table)
+    assert _table_exists(emu, "us-west-2", table) and _table_exists(emu, "eu-west-1", table)
+    assert f"{table}-dev" in _functions(emu, "eu-west-1")
+    assert not remove_replica(conn, "ap-southeast-2").changed
+
+    # The home copy can go too: the request goes through another member.
+    assert remove_replica(conn, "us-west-2").ok
+    assert not _table_exists(emu, "us-west-2", table)
+    desc = _client(emu, "dynamodb", "eu-west-1").describe_table(TableName=table)["Table"]
+    assert desc["TableStatus"] == "ACTIVE" and not desc.get("Replicas")
+    with pytest.raises(ConfigError, match="only region"):
+        remove_replica(_conn(emu, ("eu-west-1",), table), "eu-west-1")
+    assert teardown_workshop(_conn(emu, ("eu-west-1",), table), force=True).ok
