@@ -252,3 +252,18 @@ def test_streams_of_a_replica_carry_replicated_writes(emulator, unique_table) ->
     it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     records = streams.get_records(ShardIterator=it)["Records"]
     assert [r["dynamodb"]["NewImage"]["v"] for r in records] == [{"N": "1"}]
+
+
+def test_stream_records_are_trimmed_and_old_iterators_still_read(emulator, unique_table) -> None:
+    spec = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}}
+    west = client(emulator.endpoint, "dynamodb", WEST)
+    create_table(west, unique_table, **spec)
+    for i in range(30):
+        west.put_item(TableName=unique_table, Item={**key("s", str(i))})
+    streams = client(emulator.endpoint, "dynamodbstreams", WEST)
+    arn = west.describe_table(TableName=unique_table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    old = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert emulator.store.trim_streams(keep=10) >= 20
+    records = streams.get_records(ShardIterator=old)["Records"]
+    assert [r["dynamodb"]["NewImage"]["SK"]["S"] for r in records] == [str(i) for i in range(20, 30)]

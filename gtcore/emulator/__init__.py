@@ -38,6 +38,7 @@ from gtcore.emulator.ttl import run_sweeper, sweep_once
 
 HOST = "127.0.0.1"
 SWITCH_INTERVAL = 0.0005
+STREAM_RECORDS_KEPT = 10_000  # per table stream; AWS keeps 24 hours
 
 
 class EmulatorError(RuntimeError):
@@ -121,7 +122,7 @@ class Emulator:
         self._spawn("gt-emulator-http", self._server.serve_forever)
         self._spawn("gt-replication", lambda: self.engine.run(self._stop))
         self._spawn("gt-ttl", lambda: run_sweeper(self, self._stop, self._ttl_interval))
-        self._spawn("gt-metrics", self._flush_metrics)
+        self._spawn("gt-housekeeping", self._housekeeping)
         return self
 
     def _spawn(self, name: str, target: Any) -> None:
@@ -129,9 +130,11 @@ class Emulator:
         thread.start()
         self._threads.append(thread)
 
-    def _flush_metrics(self) -> None:
+    def _housekeeping(self) -> None:
+        """Publish ReplicationLatency and keep stream data bounded, every metrics interval."""
         while not self._stop.wait(self._metrics_interval):
             self.publisher.flush()
+            self.store.trim_streams(STREAM_RECORDS_KEPT)
 
     def stop(self) -> None:
         self._stop.set()

@@ -28,7 +28,7 @@ from typing import Any
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 
 from gtcore.emulator.engine import Image
 
@@ -79,6 +79,13 @@ def install_hooks() -> None:
             _note(self.get_table(table_name), item.hash_key, item.range_key)
             return item
 
+        stream_get = StreamShard.get
+
+        def clamped_get(self: StreamShard, start: int, quantity: int) -> Any:
+            # After trimming, an old iterator starts before the shard's first record: read from there.
+            return stream_get(self, max(start, self.starting_sequence_number), quantity)
+
+        StreamShard.get = clamped_get  # type: ignore[method-assign]
         Table.put_item = hooked_put  # type: ignore[method-assign]
         Table.delete_item = hooked_delete  # type: ignore[method-assign]
         DynamoDBBackend.update_item = hooked_update  # type: ignore[method-assign]
@@ -147,6 +154,21 @@ class MotoStore:
         else:
             table.put_item(copy.deepcopy(image))
         return True
+
+    def trim_streams(self, keep: int) -> int:
+        """Keep the newest `keep` records of every table's stream (moto never trims them)."""
+        trimmed = 0
+        for region, backend in list(dynamodb_backends[self.account_id].items()):
+            for table in list(backend.tables.values()):
+                shard = table.stream_shard
+                if shard is None or len(shard.items) <= keep:
+                    continue
+                with self.region_lock(region):
+                    drop = len(shard.items) - keep
+                    del shard.items[:drop]
+                    shard.starting_sequence_number += drop
+                    trimmed += drop
+        return trimmed
 
     def snapshot(self, region: str, table_name: str) -> list[tuple[str, dict[str, Any]]]:
         """Every (key, image) of a table, copied (the caller holds the region lock)."""
