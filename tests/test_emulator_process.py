@@ -35,6 +35,7 @@ def test_bad_lag_on_the_command_line_is_a_usage_error() -> None:
 
 
 def test_one_emulator_per_process(emulator) -> None:
+    assert Emulator.running() is emulator
     with pytest.raises(EmulatorError, match="already runs in this process"):
         Emulator(port=0).start()
 

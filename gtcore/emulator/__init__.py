@@ -83,6 +83,12 @@ class Emulator:
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle -----------------------------------------------------------------------
+    @classmethod
+    def running(cls) -> Emulator | None:
+        """The emulator started in this process, if any (there can be only one)."""
+        with cls._active_lock:
+            return cls._active
+
     @property
     def endpoint(self) -> str:
         if self._server is None:
