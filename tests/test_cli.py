@@ -166,3 +166,15 @@ def test_format_table():
     lines = text.splitlines()
     assert lines[0].split() == ["a", "bb"] and lines[2].split() == ["1", "-"]
     assert lines[3].split() == ["long", "value", "2.2"]
+
+
+def test_credentials_never_appear_in_output(workshop, capsys, monkeypatch):
+    key, secret = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    for argv in (["status", "--json"], ["status"], ["diff", "--settle", "0"],
+                 ["throttle", "eu-west-1", "--read-only"]):
+        main([*argv, *workshop])
+        captured = capsys.readouterr()
+        for text in (captured.out, captured.err):
+            assert key not in text and secret not in text

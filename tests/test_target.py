@@ -275,3 +275,14 @@ def test_local_target_ignores_endpoint_env(monkeypatch, moto_endpoint):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
     conn = Connection(Target(regions=("us-west-2",), endpoint=moto_endpoint))
     assert conn.client("dynamodb", "us-west-2").meta.endpoint_url == moto_endpoint
+
+
+def test_unknown_profile_is_a_credentials_error_without_network(monkeypatch, tmp_path):
+    from gtcore.errors import CredentialsError
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    conn = Connection(Target(regions=("us-west-2",), profile="does-not-exist"))
+    with pytest.raises(CredentialsError) as info:
+        conn.client("dynamodb", "us-west-2")
+    assert "does-not-exist" in str(info.value) and info.value.exit_code == 2
