@@ -87,7 +87,9 @@ def _reset(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
 
 ROUTES: dict[tuple[str, str], Callable[[Emulator, dict[str, Any]], dict[str, Any]]] = {
     ("GET", "state"): lambda emu, _: emu.state(),
-    ("GET", "pending"): lambda emu, _: {"pending": emu.state()["pending"]},
+    ("GET", "pending"): lambda emu, _: {
+        "pending": [{"source": s, "destination": d, "count": n} for (s, d), n in sorted(emu.pending().items())]
+    },
     ("POST", "lag"): _set_lag,
     ("POST", "pause"): _pause,
     ("POST", "resume"): _resume,
