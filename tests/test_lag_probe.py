@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import statistics
 
 import pytest
 from hypothesis import given, settings
@@ -158,3 +159,171 @@ def test_history_round_trip_rechecks_identically() -> None:
     again = History.from_json(h.to_json())
     assert derive_samples(again) == derive_samples(h)
     assert json.loads(h.to_json())["meta"]["run_id"] == "r1"
+
+
+# --- against the emulator over HTTP -----------------------------------------------------------
+
+REGIONS = ("us-west-2", "eu-west-1")
+
+
+@pytest.fixture
+def probe_conn(emulator, unique_table):
+    from emulator_helpers import make_global
+
+    from gtcore.target import Connection, Target
+
+    make_global(emulator.endpoint, unique_table, REGIONS)
+    conn = Connection(Target(regions=REGIONS, table=unique_table, endpoint=emulator.endpoint))
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def delivery_log(emulator):
+    """What the emulator really did: (item key, destination) -> (due lag, applied lag) in ms.
+    The engine applies a delivery at or after its due time; the item becomes visible in
+    between, so the true lag of a sample lies in that interval."""
+    engine = emulator.engine
+    original = engine._on_applied
+    log: dict[tuple[str, str], float] = {}
+
+    def spy(delivery, applied_at):
+        # the first delivery per key: the probe write (the clean-up delete comes later)
+        log.setdefault((delivery.write.key, delivery.dst),
+                       (applied_at - delivery.write.ts) * 1000.0)
+        if original is not None:
+            original(delivery, applied_at)
+
+    engine._on_applied = spy
+    yield log
+    engine._on_applied = original
+
+
+def _item_key(pk: str, sk: str) -> str:
+    return json.dumps({"PK": {"S": pk}, "SK": {"S": sk}}, sort_keys=True, separators=(",", ":"))
+
+
+def _truth_coverage(frame, log, configured_ms: float) -> tuple[float, list]:
+    """Share of measured samples whose bounds meet the true-lag interval
+    [configured, applied] the emulator recorded for that delivery."""
+    missed = []
+    for row in frame.itertuples():
+        key = _item_key("__gtprobe__", f"{row.run_id}#{row.source}#{row.seq:06d}")
+        applied = log.get((key, row.destination))
+        assert applied is not None, f"no delivery recorded for {row.probe}->{row.destination}"
+        if not (row.status == "ok" and row.lower_ms <= applied and configured_ms <= row.upper_ms):
+            missed.append((row.probe, row.destination, row.lower_ms, row.upper_ms, applied))
+    return 1.0 - len(missed) / len(frame), missed
+
+
+@pytest.mark.parametrize("lag_ms,samples", [(100, 60), (400, 30)])
+def test_probe_accuracy_against_fixed_lag(
+    emulator, probe_conn, delivery_log, lag_ms, samples
+) -> None:
+    from gtcore.experiments.lag_probe import LagProbe
+
+    if lag_ms != 100:
+        emulator.set_lag(f"fixed:{lag_ms}")
+    try:
+        cfg = ProbeConfig(pairs=all_pairs(REGIONS), samples=samples, rate=5.0, timeout=5.0)
+        probe = LagProbe(probe_conn, cfg)
+        frame = probe.run()
+    finally:
+        emulator.set_lag("fixed:100")
+    assert probe.state == "done" and probe.error is None
+    assert len(frame) == 2 * samples
+    assert (frame["status"] == "ok").all(), frame["status"].value_counts()
+    acc = accuracy(frame, lag_ms)
+    # against the configured lag (the emulator delivers at it or a little after)
+    assert abs(acc["median_error_ms"]) <= 5.0, acc
+    # against what the emulator recorded for each delivery
+    truth_errors = [
+        row.lag_ms - delivery_log[(_item_key("__gtprobe__", f"{row.run_id}#{row.source}#"
+                                             f"{row.seq:06d}"), row.destination)]
+        for row in frame.itertuples()
+    ]
+    assert statistics.median(abs(e) for e in truth_errors) <= 5.0, truth_errors
+    coverage, missed = _truth_coverage(frame, delivery_log, lag_ms)
+    assert coverage >= 0.99, missed
+    # the history alone gives the same samples (re-check), also after an export round trip
+    again = samples_frame(derive_samples(History.from_json(probe.history.to_json())))
+    assert again.equals(frame)
+    # probe items are deleted at the end (the deletes replicate too)
+    assert emulator.wait_replicated(10.0)
+    for region in REGIONS:
+        items = probe_conn.client("dynamodb", region).query(
+            TableName=probe_conn.target.table, KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues={":p": {"S": "__gtprobe__"}}, ConsistentRead=True,
+        )["Items"]
+        assert items == []
+
+
+def test_paused_replication_gives_recorded_timeouts(emulator, probe_conn, tmp_path) -> None:
+    from gtcore.experiments.lag_probe import LagProbe
+
+    table = probe_conn.target.table
+    cfg = ProbeConfig(pairs=(("us-west-2", "eu-west-1"),), samples=3, rate=10.0, timeout=0.6)
+    emulator.pause_replication(table, "eu-west-1")
+    try:
+        probe = LagProbe(probe_conn, cfg)
+        frame = probe.run()
+    finally:
+        emulator.resume_replication(table, "eu-west-1")
+    assert list(frame["status"]) == ["timeout"] * 3
+    assert (frame["lower_ms"] >= 500).all() and frame["upper_ms"].isna().all()
+    summary = probe.summary()
+    assert summary.loc[0, "timeouts"] == 3 and summary.loc[0, "p99_ms"] == math.inf
+    # exports: CSV with a row per sample, JSON with samples, summary and the history
+    csv_text = probe.to_csv(tmp_path / "lag.csv")
+    assert csv_text.splitlines()[0].startswith("run_id,probe,seq,source,destination,status")
+    assert len(csv_text.splitlines()) == 4
+    doc = json.loads(probe.to_json(tmp_path / "lag.json", include_history=True))
+    assert doc["summary"][0]["timeouts"] == 3 and doc["samples"][0]["upper_ms"] is None
+    rechecked = derive_samples(History.from_dict(doc["history"]))
+    assert [s.status for s in rechecked] == ["timeout"] * 3
+    assert emulator.wait_replicated(10.0)
+
+
+def test_cancel_stops_a_running_probe(probe_conn) -> None:
+    from gtcore.experiments.lag_probe import LagProbe
+
+    cfg = ProbeConfig(pairs=all_pairs(REGIONS), samples=500, rate=4.0, timeout=5.0)
+    probe = LagProbe(probe_conn, cfg).start()
+    first = probe.progress()
+    assert first.state == "running" and first.total == 1000
+    deadline = __import__("time").monotonic() + 10
+    while probe.progress().done < 4 and __import__("time").monotonic() < deadline:
+        probe.wait(0.05)
+    probe.cancel()
+    assert probe.wait(10.0)
+    progress = probe.progress()
+    assert probe.state == "cancelled" and 4 <= progress.done < 1000
+    assert progress.in_flight == 0
+    assert set(probe.frame()["status"]) <= {"ok", "cancelled"}
+
+
+def test_read_only_target_is_refused(emulator, unique_table) -> None:
+    from gtcore.errors import ReadOnlyError
+    from gtcore.experiments.lag_probe import LagProbe
+    from gtcore.target import Connection, Target
+
+    conn = Connection(Target(regions=REGIONS, table=unique_table, endpoint=emulator.endpoint,
+                             read_only=True))
+    probe = LagProbe(conn, ProbeConfig(pairs=all_pairs(REGIONS), samples=1))
+    with pytest.raises(ReadOnlyError):
+        probe.run()
+    assert probe.state == "failed" and len(probe.history) == 0
+
+
+def test_missing_table_fails_the_run_with_a_clear_error(emulator, unique_table) -> None:
+    from gtcore.errors import NotFoundError
+    from gtcore.experiments.lag_probe import LagProbe
+    from gtcore.target import Connection, Target
+
+    conn = Connection(Target(regions=REGIONS, table=unique_table, endpoint=emulator.endpoint))
+    probe = LagProbe(conn, ProbeConfig(pairs=all_pairs(REGIONS), samples=5, rate=20))
+    with pytest.raises(NotFoundError) as info:
+        probe.run()
+    assert "not found" in str(info.value) and info.value.region in REGIONS
+    assert probe.state == "failed"
+    assert set(probe.frame()["status"]) == {"write_failed"}

@@ -396,7 +396,7 @@ class _Task:
     write_inv: Op
     write_done: Op
     deadline: float
-    expected: float | None
+    expected: tuple[float, float] | None
     reads: list[tuple[Op, Op | None]] = field(default_factory=list)
     outstanding: int = 0
     blocked: bool = False
@@ -453,6 +453,7 @@ class LagProbe:
         self._in_flight_probes: dict[str, int] = {}
         self._slots = threading.Condition(self._lock)
         self._recent: dict[tuple[str, str], deque[float]] = {}
+        self._given_up: dict[tuple[str, str], bool] = {}
         self._threads: list[threading.Thread] = []
         self._state = "idle"
         self._started = 0.0
@@ -579,11 +580,17 @@ class LagProbe:
             self._state = "failed"
         self.cancel()
 
-    def _expected(self, pair: tuple[str, str]) -> float | None:
+    def _expected(self, pair: tuple[str, str]) -> tuple[float, float] | None:
+        """(centre, guard) of the window where the next sample of ``pair`` should land, from
+        the samples so far; None before the first one (or when not adaptive)."""
         recent = self._recent.get(pair)
-        if not self.config.adaptive or recent is None or len(recent) < 3:
+        if not self.config.adaptive or not recent:
             return None
-        return statistics.median(recent)
+        centre = statistics.median(recent)
+        spread = 0.1 * centre  # few samples yet: stay wide
+        if len(recent) >= 3:
+            spread = statistics.median(abs(v - centre) for v in recent)
+        return centre, max(0.015, 4.0 * spread + 0.005)
 
     def _launch_all(self) -> None:
         cfg = self.config
@@ -596,8 +603,7 @@ class LagProbe:
                     if self._cancel.wait(max(0.0, due - time.monotonic())):
                         return
                     with self._slots:
-                        while (sum(self._in_flight_probes.values()) >= cfg.max_in_flight
-                               and not self._cancel.is_set()):
+                        while not self._cancel.is_set() and self._must_wait(src):
                             self._slots.wait(0.1)
                     if self._cancel.is_set():
                         return
@@ -607,6 +613,20 @@ class LagProbe:
         finally:
             self._launcher_done = True
             self._maybe_finish()
+
+    def _must_wait(self, src: str) -> bool:
+        """Hold the next probe from ``src`` back (called with the lock held): too many probes
+        in flight, or a pilot probe still out while some pair of ``src`` has no sample yet (so
+        the first probes do not all poll densely at once)."""
+        if sum(self._in_flight_probes.values()) >= self.config.max_in_flight:
+            return True
+        if not self.config.adaptive:
+            return False
+        piloting = any(
+            not self._recent.get((src, dst)) and not self._given_up.get((src, dst))
+            for dst in self.config.destinations(src)
+        )
+        return piloting and any(p.endswith(f":{src}") for p in self._in_flight_probes)
 
     def _launch(self, seq: int, src: str) -> None:
         cfg = self.config
@@ -658,13 +678,13 @@ class LagProbe:
         dense = cfg.poll_interval / cfg.readers
         elapsed = now - task.write_done.time
         if task.expected is not None:
-            guard = max(0.03, 0.15 * task.expected)
-            window = task.expected - guard
-            if elapsed < window:
-                return min(max((window - elapsed) / 3.0, dense), 0.25)
-            if elapsed < task.expected + guard:
-                return dense
-        return max(dense, elapsed * 0.01)
+            centre, guard = task.expected
+            window = centre - guard
+            if elapsed < window:  # approach the window in few, shrinking steps
+                return min(max((window - elapsed) * 0.6, dense), 0.25)
+            if elapsed < centre + guard:
+                return max(dense, guard / 30.0)
+        return max(dense, elapsed * 0.02)
 
     def _reader(self, dst: str, n: int) -> None:
         q = self._queues[dst]
@@ -765,7 +785,9 @@ class LagProbe:
                 self._in_flight_probes.pop(task.probe, None)
             else:
                 self._in_flight_probes[task.probe] = left
-            if sample.status == "ok":
+            if sample.status != "ok":
+                self._given_up[(task.source, task.dst)] = True
+            else:
                 self._recent.setdefault((task.source, task.dst), deque(maxlen=15)).append(
                     sample.lag_ms / 1000.0
                 )
