@@ -14,8 +14,8 @@ from ui.conflict_view import (
     lab_summary,
     lab_table,
     running,
+    show_start_error,
     start_demo,
-    start_lab,
     trial_view,
 )
 from ui.layout import page_header
@@ -32,10 +32,10 @@ with guided:
     st.markdown("The workshop's bookmark `user100 / AshlandValley`: read it, then add **1** in "
                 "region A and **1** in region B at the same moment. If the regions did not see "
                 "each other's write, the bookmark goes up by one, not two.")
-    pair = demo_regions()
-    if pair is not None and st.button("Read, then +1 in both regions at once", type="primary",
-                                      icon=":material/call_split:", key="demo_go"):
-        start_demo(*pair)
+    if demo_regions() is not None:
+        st.button("Read, then +1 in both regions at once", type="primary",
+                  icon=":material/call_split:", key="demo_go", on_click=start_demo)
+        show_start_error()
 
     demo_live = (d := running(DEMO_KEY)) is not None and d.state == "running"
 
@@ -58,13 +58,11 @@ with lab_tab:
     st.markdown("Many trials in a row: every writing region writes at the same moment, then the "
                 "lab reads every replica until they agree and names the winner and the lost "
                 "writes. *Set* writes absolute values; *increment* shows lost updates.")
-    config = lab_form()
-    if config is not None:
-        start_lab(LAB_KEY, config)
+    lab_form()
     lab = running(LAB_KEY)
-    if lab is not None and lab.state == "running" and st.button(
-            "Stop after this trial", icon=":material/stop:", key="lab_cancel"):
-        lab.cancel()
+    if lab is not None and lab.state == "running":
+        st.button("Stop after this trial", icon=":material/stop:", key="lab_cancel",
+                  on_click=lab.cancel)
 
     lab_live = lab is not None and lab.state == "running"
 

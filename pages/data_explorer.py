@@ -8,7 +8,7 @@ from ui.explorer_view import (
     diff_job,
     diff_progress,
     diff_result,
-    read_everywhere,
+    read_from_form,
     side_by_side,
     start_diff,
 )
@@ -24,24 +24,22 @@ page_header(
 st.subheader("Query every region")
 with st.form("explorer_form", border=False):
     mode_col, pk_col, opts_col = st.columns([1, 2, 1], vertical_alignment="bottom")
-    mode = mode_col.segmented_control("Read", ["Query", "Scan"], default="Query",
-                                      key="explorer_mode")
-    pk = pk_col.text_input("Partition key (PK)", value="library", key="explorer_pk")
-    consistent = opts_col.toggle("Strongly consistent", key="explorer_consistent")
-    read = st.form_submit_button("Read in every region", type="primary",
-                                 icon=":material/search:")
-if read or "explorer_replies" not in st.session_state:
-    key = pk.strip() if mode != "Scan" else None
-    st.session_state["explorer_replies"] = read_everywhere(key or None, consistent)
+    mode_col.segmented_control("Read", ["Query", "Scan"], default="Query", required=True,
+                               key="explorer_mode")
+    pk_col.text_input("Partition key (PK)", value="library", key="explorer_pk")
+    opts_col.toggle("Strongly consistent", key="explorer_consistent")
+    st.form_submit_button("Read in every region", type="primary", icon=":material/search:",
+                          key="explorer_read", on_click=read_from_form)
+if "explorer_replies" not in st.session_state:
+    read_from_form()
 side_by_side(st.session_state["explorer_replies"])
 
 st.subheader("Compare the replicas")
 settle_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
-settle = settle_col.slider("Settle interval before re-checking differences (s)", 0.0, 10.0, 3.0,
+settle_col.slider("Settle interval before re-checking differences (s)", 0.0, 10.0, 3.0,
                            0.5, key="diff_settle")
-if go_col.button("Compare replicas", type="primary", icon=":material/difference:",
-                 key="diff_go", width="stretch"):
-    start_diff(settle)
+go_col.button("Compare replicas", type="primary", icon=":material/difference:", key="diff_go",
+              width="stretch", on_click=start_diff)
 
 job = diff_job()
 live = job is not None and job.running

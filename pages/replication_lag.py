@@ -15,7 +15,6 @@ from ui.lag_view import (
     running_probe,
     samples_frame,
     show_table,
-    start_probe,
 )
 from ui.layout import page_header
 
@@ -25,9 +24,7 @@ page_header(
     "up. The time in between is the replication lag, with honest lower and upper bounds.",
 )
 
-config = probe_form(session.choice().regions)
-if config is not None:
-    start_probe(config)
+probe_form(session.choice().regions)
 
 probe = running_probe()
 if probe is None:
@@ -36,9 +33,9 @@ if probe is None:
     st.stop()
 
 live = probe.state == "running"
-if live and st.button("Cancel the probe", icon=":material/stop:", key="probe_cancel"):
-    probe.cancel()
-    st.rerun()
+if live:
+    st.button("Cancel the probe", icon=":material/stop:", key="probe_cancel",
+              on_click=probe.cancel)
 
 
 @st.fragment(run_every=1.0 if live else None)

@@ -8,7 +8,7 @@ from gtcore.regions import REGIONS
 from ui import session
 from ui.home import region_cards, status_report
 from ui.layout import page_header
-from ui.setup_view import catalog_grid, run_with_progress, setup_job, teardown_job
+from ui.setup_view import add_region, ask_for, catalog_grid, run_requested_job
 from ui.widgets import confirm, region_name
 
 page_header(
@@ -23,27 +23,25 @@ if read_only:
             icon=":material/lock:")
 
 st.subheader("Set up everything")
-if st.button("Set up the workshop", type="primary", icon=":material/build:",
-             disabled=read_only, key="setup_run"):
-    run_with_progress("Setting up the workshop", setup_job(session.connection()))
+st.button("Set up the workshop", type="primary", icon=":material/build:", disabled=read_only,
+          key="setup_run", on_click=ask_for, args=("setup",))
 
 st.subheader("Add a region")
-others = [r for r in sorted(REGIONS) if r not in choice.regions]
 add_col, add_btn = st.columns([3, 1], vertical_alignment="bottom")
-new_region = add_col.selectbox("Region for a new replica", others, format_func=region_name,
-                               key="setup_add_region")
-if add_btn.button("Add replica", icon=":material/add_circle:", disabled=read_only,
-                  key="setup_add", width="stretch"):
-    session.update_choice(regions=(*choice.regions, new_region))
-    run_with_progress(f"Adding a replica in {new_region}",
-                      setup_job(session.connection(), load_data=False))
+add_col.selectbox("Region for a new replica", [r for r in sorted(REGIONS)
+                                               if r not in choice.regions],
+                  format_func=region_name, key="setup_add_region")
+add_btn.button("Add replica", icon=":material/add_circle:", disabled=read_only,
+               key="setup_add", width="stretch", on_click=add_region)
 
 st.subheader("Tear down")
-if confirm("Tear down the workshop", key="teardown", disabled=read_only,
-           warning="This deletes the replicas, the table and every item in it"
-           + (", and the regional API functions" if choice.is_emulator else "")
-           + ". Only what setup created is removed."):
-    run_with_progress("Tearing down", teardown_job(session.connection()))
+confirm("Tear down the workshop", key="teardown", disabled=read_only,
+        warning="This deletes the replicas, the table and every item in it"
+        + (", and the regional API functions" if choice.is_emulator else "")
+        + ". Only what setup created is removed.",
+        on_confirm=lambda: ask_for("teardown"))
+
+run_requested_job()
 
 st.subheader("Where things stand")
 report = status_report()

@@ -17,6 +17,7 @@ from ui.widgets import chip_html, plot, region_name
 
 DEMO_KEY = "conflict_demo"
 LAB_KEY = "conflict_lab"
+ERROR_KEY = "conflict_error"
 
 
 # --- pure: the history of one trial as chart events ----------------------------------------------
@@ -90,9 +91,15 @@ def demo_regions() -> tuple[str, str] | None:
     return a, b
 
 
-def start_demo(a: str, b: str) -> None:
-    config = ConflictConfig(regions=(a, b), trials=1, mode="increment", path="dynamodb",
-                            pk=DEMO_PK, sk=DEMO_SK)
+def start_demo() -> None:
+    """Button callback: one increment trial on the demo bookmark in regions A and B."""
+    pair = (st.session_state.get("demo_a"), st.session_state.get("demo_b"))
+    try:
+        config = ConflictConfig(regions=pair, trials=1, mode="increment", path="dynamodb",
+                                pk=DEMO_PK, sk=DEMO_SK)
+    except GtError as err:
+        st.session_state[ERROR_KEY] = err
+        return
     start_lab(DEMO_KEY, config)
 
 
@@ -103,7 +110,13 @@ def start_lab(key: str, config: ConflictConfig) -> None:
     try:
         st.session_state[key] = ConflictLab(session.connection(), config).start()
     except GtError as err:
-        show_error(err)
+        st.session_state[ERROR_KEY] = err
+
+
+def show_start_error() -> None:
+    failed = st.session_state.pop(ERROR_KEY, None)
+    if failed is not None:
+        show_error(failed)
 
 
 def running(key: str) -> ConflictLab | None:
@@ -144,29 +157,35 @@ def lab_progress(lab: ConflictLab) -> None:
 # --- the lab --------------------------------------------------------------------------------------
 
 
-def lab_form() -> ConflictConfig | None:
+def lab_form() -> None:
+    """Writers, trials, mode and stagger; the submit button starts the lab as its callback."""
     regions = list(session.choice().regions)
     if len(regions) < 2:
-        return None
+        st.info("Pick at least two regions in the sidebar to make them conflict.")
+        return
     with st.form("lab_form"):
-        writers = st.multiselect("Writing regions", regions, default=regions,
-                                 format_func=region_name, key="lab_regions")
+        st.multiselect("Writing regions", regions, default=regions, format_func=region_name,
+                       key="lab_regions")
         a, b, c = st.columns(3)
-        trials = a.number_input("Trials", 1, 200, 10, key="lab_trials")
-        mode = b.radio("Each region writes", ["set", "increment"], horizontal=True,
-                       format_func={"set": "its own value (Bookmark = N)",
-                                    "increment": "Bookmark + 1"}.get, key="lab_mode")
-        stagger = c.number_input("Start each region later by (ms)", 0, 2000, 0, step=50,
-                                 key="lab_stagger")
-        go = st.form_submit_button("Run the trials", type="primary", icon=":material/science:")
-    if not go:
-        return None
+        a.number_input("Trials", 1, 200, 10, key="lab_trials")
+        b.radio("Each region writes", ["set", "increment"], horizontal=True,
+                format_func={"set": "its own value (Bookmark = N)",
+                             "increment": "Bookmark + 1"}.get, key="lab_mode")
+        c.number_input("Start each region later by (ms)", 0, 2000, 0, step=50, key="lab_stagger")
+        st.form_submit_button("Run the trials", type="primary", icon=":material/science:",
+                              key="lab_go", on_click=start_trials)
+    show_start_error()
+
+
+def start_trials() -> None:
+    state = st.session_state
     try:
-        return ConflictConfig(regions=tuple(writers), trials=int(trials), mode=mode,
-                              stagger_ms=float(stagger))
+        config = ConflictConfig(regions=tuple(state["lab_regions"]), trials=int(state["lab_trials"]),
+                                mode=state["lab_mode"], stagger_ms=float(state["lab_stagger"]))
     except GtError as err:
-        show_error(err)
-        return None
+        state[ERROR_KEY] = err
+        return
+    start_lab(LAB_KEY, config)
 
 
 def lab_summary(lab: ConflictLab) -> None:

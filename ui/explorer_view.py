@@ -53,6 +53,15 @@ def read_everywhere(pk: str | None, consistent: bool) -> dict[str, ApiReply | Gt
         return dict(zip(regions, pool.map(one, regions), strict=True))
 
 
+def read_from_form() -> None:
+    """Form callback (and first visit): read with the form's settings, keep the replies."""
+    state = st.session_state
+    pk = str(state.get("explorer_pk", "library")).strip()
+    scan = state.get("explorer_mode", "Query") == "Scan" or not pk
+    state["explorer_replies"] = read_everywhere(None if scan else pk,
+                                                bool(state.get("explorer_consistent", False)))
+
+
 def side_by_side(replies: dict[str, ApiReply | GtError]) -> None:
     for region, box in region_columns(list(replies), per_row=min(3, len(replies)),
                                       border=True):
@@ -74,7 +83,9 @@ def side_by_side(replies: dict[str, ApiReply | GtError]) -> None:
 # --- the replica diff -----------------------------------------------------------------------------
 
 
-def start_diff(settle_seconds: float) -> None:
+def start_diff() -> None:
+    """Button callback: compare the replicas in a background thread."""
+    settle_seconds = float(st.session_state.get("diff_settle", 3.0))
     old: BackgroundJob | None = st.session_state.get(DIFF_KEY)
     if old is not None and old.running:
         old.cancel()

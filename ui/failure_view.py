@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -53,15 +55,14 @@ def emulator_faults() -> dict[str, object]:
     }
 
 
-def _do(label: str, region: str, fn) -> None:
+def act(label: str, region: str, fn: Callable[[], object]) -> None:
+    """Button callback: run a change and keep its outcome for the page to show."""
     try:
-        with st.spinner(f"{label} {region}…"):
-            change = fn()
-        note = getattr(change, "note", None) or f"{label} {region}: done"
+        change = fn()
+        note = getattr(change, "note", None) or "done"
         st.session_state[RESULT_KEY] = (region, f"{region}: {note}", None)
     except GtError as err:
         st.session_state[RESULT_KEY] = (region, None, err)
-    st.rerun()
 
 
 def last_change() -> None:
@@ -96,14 +97,16 @@ def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleSta
             st.caption(throttle.describe().split(": ", 1)[-1])
     conn = session.connection()
     if throttle is not None and throttle.throttled:
-        if confirm("Restore", key=f"restore_{region}", button_type="primary", disabled=read_only,
-                   warning=f"Put back exactly what {region}'s function had before it was "
-                   "throttled."):
-            _do("Restoring", region, lambda: restore_region(conn, region))
-    elif confirm("Throttle", key=f"throttle_{region}", disabled=read_only or throttle is None,
-                 warning=f"{region}'s regional API stops answering (reserved concurrency 0, the "
-                 "Lambda console's Throttle button). The table keeps replicating."):
-        _do("Throttling", region, lambda: throttle_region(conn, region))
+        confirm("Restore", key=f"restore_{region}", button_type="primary", disabled=read_only,
+                warning=f"Put back exactly what {region}'s function had before it was "
+                "throttled.",
+                on_confirm=lambda: act("Restoring", region, lambda: restore_region(conn, region)))
+    else:
+        confirm("Throttle", key=f"throttle_{region}", disabled=read_only or throttle is None,
+                warning=f"{region}'s regional API stops answering (reserved concurrency 0, the "
+                "Lambda console's Throttle button). The table keeps replicating.",
+                on_confirm=lambda: act("Throttling", region,
+                                       lambda: throttle_region(conn, region)))
     emulator_controls(region, faults)
 
 
@@ -114,24 +117,21 @@ def emulator_controls(region: str, faults: dict[str, object]) -> None:
     table = session.target().table
     left, right = st.columns(2)
     if region in faults.get("isolated", set()):
-        if left.button("Heal", key=f"heal_{region}", type="primary", width="stretch"):
-            emu.heal(region)
-            st.rerun()
-    elif left.button("Isolate", key=f"isolate_{region}", width="stretch",
-                     help="Nothing reaches this region or leaves it: its API and DynamoDB "
-                     "stop answering and replication to and from it is held."):
-        emu.isolate(region)
-        st.rerun()
+        left.button("Heal", key=f"heal_{region}", type="primary", width="stretch",
+                    on_click=emu.heal, args=(region,))
+    else:
+        left.button("Isolate", key=f"isolate_{region}", width="stretch",
+                    on_click=emu.isolate, args=(region,),
+                    help="Nothing reaches this region or leaves it: its API and DynamoDB "
+                    "stop answering and replication to and from it is held.")
     if region in faults.get("paused", set()):
-        if right.button("Resume replication", key=f"resume_{region}", type="primary",
-                        width="stretch"):
-            emu.resume_replication(table, region)
-            st.rerun()
-    elif right.button("Pause replication", key=f"pause_{region}", width="stretch",
-                      help="Like FIS pause-replication: writes still work here, but nothing "
-                      "replicates to or from this region until resumed."):
-        emu.pause_replication(table, region)
-        st.rerun()
+        right.button("Resume replication", key=f"resume_{region}", type="primary",
+                     width="stretch", on_click=emu.resume_replication, args=(table, region))
+    else:
+        right.button("Pause replication", key=f"pause_{region}", width="stretch",
+                     on_click=emu.pause_replication, args=(table, region),
+                     help="Like FIS pause-replication: writes still work here, but nothing "
+                     "replicates to or from this region until resumed.")
 
 
 def region_panels(read_only: bool) -> None:

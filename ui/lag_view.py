@@ -15,48 +15,49 @@ from ui.widgets import plot
 
 PROBE_KEY = "lag_probe"
 FRAME_KEY = "lag_frame_cache"
+ERROR_KEY = "lag_error"
 
 
 def running_probe() -> LagProbe | None:
     return st.session_state.get(PROBE_KEY)
 
 
-def probe_form(regions: tuple[str, ...]) -> ProbeConfig | None:
-    """Pairs, samples, rate and timeout; returns a config when Start was pressed."""
+def probe_form(regions: tuple[str, ...]) -> None:
+    """Pairs, samples, rate and timeout; Start runs `start_probe` as its callback."""
     pairs = all_pairs(regions)
     if not pairs:
         st.info("Pick at least two regions in the sidebar to measure replication lag.")
-        return None
+        return
     with st.form("probe_form"):
-        chosen = st.multiselect(
+        st.multiselect(
             "Region pairs (write in the first, read in the second)", options=list(pairs),
             default=list(pairs), format_func=lambda p: charts.pair_label(*p), key="probe_pairs",
         )
         a, b, c = st.columns(3)
-        samples = a.number_input("Writes per source region", 1, 5000, 20, key="probe_samples")
-        rate = b.number_input("Writes per second per source", 0.2, 50.0, 2.0, step=0.5,
-                              key="probe_rate")
-        timeout = c.number_input("Give up after (s)", 1.0, 120.0, 10.0, key="probe_timeout")
-        start = st.form_submit_button("Start the probe", type="primary",
-                                      icon=":material/play_arrow:")
-    if not start:
-        return None
-    try:
-        return ProbeConfig(pairs=tuple(chosen), samples=int(samples), rate=float(rate),
-                           timeout=float(timeout))
-    except GtError as err:
-        show_error(err)
-        return None
+        a.number_input("Writes per source region", 1, 5000, 20, key="probe_samples")
+        b.number_input("Writes per second per source", 0.2, 50.0, 2.0, step=0.5,
+                       key="probe_rate")
+        c.number_input("Give up after (s)", 1.0, 120.0, 10.0, key="probe_timeout")
+        st.form_submit_button("Start the probe", type="primary", icon=":material/play_arrow:",
+                              key="probe_start", on_click=start_probe)
+    failed = st.session_state.pop(ERROR_KEY, None)
+    if failed is not None:
+        show_error(failed)
 
 
-def start_probe(config: ProbeConfig) -> None:
+def start_probe() -> None:
+    """Form callback: a new probe from the form's values (the old one is cancelled)."""
+    state = st.session_state
     old = running_probe()
     if old is not None and old.state == "running":
         old.cancel()
     try:
-        st.session_state[PROBE_KEY] = LagProbe(session.connection(), config).start()
+        config = ProbeConfig(pairs=tuple(state["probe_pairs"]), samples=int(state["probe_samples"]),
+                             rate=float(state["probe_rate"]),
+                             timeout=float(state["probe_timeout"]))
+        state[PROBE_KEY] = LagProbe(session.connection(), config).start()
     except GtError as err:
-        show_error(err)
+        state[ERROR_KEY] = err
 
 
 def samples_frame(probe: LagProbe) -> pd.DataFrame:

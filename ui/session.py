@@ -75,9 +75,21 @@ def set_choice(new: Choice) -> None:
 
 
 def update_choice(**changes: object) -> Choice:
+    """Change the session's target (call from widget callbacks: it also resets the sidebar)."""
     new = replace(choice(), **changes)
     set_choice(new)
+    sync_widgets(new)
     return new
+
+
+def sync_widgets(c: Choice, *, only_missing: bool = False) -> None:
+    """Show `c` in the sidebar's widgets (before they are drawn, or from a callback)."""
+    values = {"sidebar_mode": c.mode, "sidebar_regions": list(c.regions),
+              "sidebar_table": c.table, "sidebar_profile": c.profile or "",
+              "sidebar_read_only": c.read_only}
+    for key, value in values.items():
+        if not only_missing or key not in st.session_state:
+            st.session_state[key] = value
 
 
 def emulator_lag_spec() -> str:

@@ -72,6 +72,41 @@ def teardown_job(conn: Connection) -> Job:
     return lambda progress: teardown_workshop(conn, progress=progress)
 
 
+JOB_KEY = "setup_requested"
+
+
+def ask_for(job: str) -> None:
+    """Button callback: remember which job to run; the page runs it with its progress."""
+    st.session_state[JOB_KEY] = job
+
+
+def add_region() -> None:
+    """Button callback: add the picked region to the target, then set up its replica."""
+    region = st.session_state.get("setup_add_region")
+    c = session.choice()
+    if region and region not in c.regions:
+        session.update_choice(regions=(*c.regions, region))
+        st.session_state[JOB_KEY] = f"add:{region}"
+
+
+def run_requested_job() -> None:
+    """Run the job a button asked for (once), in place, with progress."""
+    job = st.session_state.pop(JOB_KEY, None)
+    if job is None:
+        return
+    try:
+        conn = session.connection()
+    except GtError as err:
+        show_error(err)
+        return
+    if job == "setup":
+        run_with_progress("Setting up the workshop", setup_job(conn))
+    elif job == "teardown":
+        run_with_progress("Tearing down", teardown_job(conn))
+    elif job.startswith("add:"):
+        run_with_progress(f"Adding a replica in {job[4:]}", setup_job(conn, load_data=False))
+
+
 def auto_setup() -> None:
     """On the emulator, set the workshop up once per table and region set, with progress.
 

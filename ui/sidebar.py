@@ -31,39 +31,43 @@ def _region_label(code: str) -> str:
 def target_picker() -> None:
     """Mode, regions, table and profile; applied together with one button."""
     current = session.choice()
+    session.sync_widgets(current, only_missing=True)
     st.sidebar.header("Target")
-    mode = st.sidebar.segmented_control(
-        "Talk to", options=list(MODE_LABELS), format_func=MODE_LABELS.get,
-        default=current.mode, key="sidebar_mode", label_visibility="collapsed",
-    ) or current.mode
+    st.sidebar.segmented_control(
+        "Talk to", options=list(MODE_LABELS), format_func=MODE_LABELS.get, required=True,
+        key="sidebar_mode", label_visibility="collapsed", on_change=apply_target,
+    )
     with st.sidebar.form("target_form", border=False):
-        regions = st.multiselect(
-            "Regions (home first)", options=sorted(REGIONS), default=list(current.regions),
-            format_func=_region_label, key="sidebar_regions",
-            help="Two or more regions. The first one is the home region.",
+        st.multiselect(
+            "Regions (home first)", options=sorted(REGIONS), format_func=_region_label,
+            key="sidebar_regions", help="Two or more regions. The first one is the home region.",
         )
-        table = st.text_input("Table", value=current.table, key="sidebar_table")
-        profile = current.profile
-        read_only = current.read_only
-        if mode == "aws":
-            profile = st.text_input("AWS profile", value=current.profile or "",
-                                    key="sidebar_profile",
-                                    help="Empty: the default credential chain.") or None
-            read_only = st.toggle("Read-only (no writes, no setup)", value=current.read_only,
-                                  key="sidebar_read_only")
-        applied = st.form_submit_button("Apply", type="primary", width="stretch")
-    if applied or mode != current.mode:
-        if len(regions) < 1:
-            st.sidebar.error("Pick at least one region (two to see replication).")
-            return
-        try:
-            Target(regions=tuple(regions), table=table.strip())
-        except GtError as err:
-            show_error(err, st.sidebar)
-            return
-        session.update_choice(mode=mode, regions=tuple(regions), table=table.strip(),
-                              profile=profile, read_only=read_only)
-        st.rerun()
+        st.text_input("Table", key="sidebar_table")
+        if current.mode == "aws":
+            st.text_input("AWS profile", key="sidebar_profile",
+                          help="Empty: the default credential chain.")
+            st.toggle("Read-only (no writes, no setup)", key="sidebar_read_only")
+        st.form_submit_button("Apply", type="primary", width="stretch", key="sidebar_apply",
+                              on_click=apply_target)
+    failed = st.session_state.pop("sidebar_error", None)
+    if failed is not None:
+        show_error(failed, st.sidebar)
+
+
+def apply_target() -> None:
+    """Callback of Apply and of the mode switch: validate, then make it the session's target."""
+    state = st.session_state
+    regions = tuple(state.get("sidebar_regions") or ())
+    table = str(state.get("sidebar_table") or "").strip()
+    try:
+        Target(regions=regions, table=table)
+    except GtError as err:
+        state["sidebar_error"] = err
+        return
+    session.update_choice(mode=state.get("sidebar_mode") or "emulator", regions=regions,
+                          table=table,
+                          profile=(str(state.get("sidebar_profile") or "").strip() or None),
+                          read_only=bool(state.get("sidebar_read_only", False)))
 
 
 def who_am_i() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -49,28 +49,33 @@ def plot(fig: go.Figure, *, key: str | None = None) -> None:
     st.plotly_chart(fig, theme=None, width="stretch", config=PLOTLY_CONFIG, key=key)
 
 
-def confirm(action: str, *, key: str, warning: str, button_type: str = "secondary",
-            disabled: bool = False, help: str | None = None) -> bool:
+def confirm(action: str, *, key: str, warning: str, on_confirm: Callable[[], None],
+            button_type: str = "secondary", disabled: bool = False,
+            help: str | None = None) -> None:
     """A two-step button for destructive actions: click, read the warning, confirm.
 
-    Returns True exactly once, on the run where the person clicked "Yes".
+    `on_confirm` runs as the "Yes" button's callback, before the page reruns, so the page
+    shows its outcome at once. Callbacks (not return values) survive Streamlit's reruns.
     """
     pending_key = f"confirm_pending_{key}"
+
+    def set_pending(value: bool) -> None:
+        st.session_state[pending_key] = value
+
+    def yes() -> None:
+        set_pending(False)
+        on_confirm()
+
     if not st.session_state.get(pending_key):
-        if st.button(action, key=f"{key}_ask", type=button_type, disabled=disabled, help=help):
-            st.session_state[pending_key] = True
-            st.rerun()
-        return False
+        st.button(action, key=f"{key}_ask", type=button_type, disabled=disabled, help=help,
+                  on_click=set_pending, args=(True,))
+        return
     with st.container(border=True):
         st.warning(warning, icon=":material/warning:")
-        yes, no = st.columns(2)
-        if yes.button(f"Yes, {action.lower()}", key=f"{key}_yes", type="primary"):
-            st.session_state[pending_key] = False
-            return True
-        if no.button("Cancel", key=f"{key}_no"):
-            st.session_state[pending_key] = False
-            st.rerun()
-    return False
+        yes_col, no_col = st.columns(2)
+        yes_col.button(f"Yes, {action.lower()}", key=f"{key}_yes", type="primary",
+                       on_click=yes)
+        no_col.button("Cancel", key=f"{key}_no", on_click=set_pending, args=(False,))
 
 
 def big_number(label: str, value: str, *, region: str | None = None, sub: str = "") -> None:

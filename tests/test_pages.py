@@ -1,0 +1,279 @@
+"""Every page of the dashboard, run in process (AppTest) against the session's emulator.
+
+Each test opens the dashboard as a fresh browser session would, on its own table, clicks the
+page's main action and checks what the page then shows. The embedded emulator of the app is
+the test session's emulator (`ui.session.provide_emulator`): moto allows one per process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gtcore.actions.throttle import restore_region, throttle_state
+from gtcore.target import Connection, Target
+from ui import session
+from ui.session import Choice
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {
+    "pages/setup.py": "Setup",
+    "pages/replicas_live.py": "Replicas live",
+    "pages/conflicts.py": "Conflicts",
+    "pages/region_failure.py": "Region failure",
+    "pages/replication_lag.py": "Replication lag",
+    "pages/cloudwatch.py": "CloudWatch ReplicationLatency",
+    "pages/data_explorer.py": "Data explorer",
+}
+TWO = ("us-west-2", "eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def choice(emulator) -> Iterator[Choice]:
+    """A fresh table for this module, set up by the dashboard itself on the first run."""
+    session.provide_emulator(emulator)
+    yield Choice(mode="emulator", regions=TWO, table=f"gt-pages-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def conn(emulator, choice: Choice) -> Connection:
+    return Connection(Target(regions=choice.regions, table=choice.table,
+                             endpoint=emulator.endpoint))
+
+
+def open_app(choice: Choice, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.session_state["gt_choice"] = choice
+    at.run()
+    assert_clean(at)
+    if page is not None:
+        at.switch_page(page).run()
+        assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [w.value for w in at.warning]
+    parts += [s.value for s in at.success] + [i.value for i in at.info]
+    parts += [p.proto.text for p in at.get("progress")]
+    return "\n".join(str(p) for p in parts)
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
+
+
+# --- every page -----------------------------------------------------------------------------------
+
+
+def test_home_sets_up_the_workshop_and_shows_every_region_healthy(choice: Choice) -> None:
+    at = open_app(choice)
+    assert at.title[0].value == "Global Tables at a glance"
+    shown = texts(at)
+    assert shown.count("Healthy") == 2
+    assert "All 2 regions healthy" in shown
+    bars = [f for f in figures(at) if f["layout"]["title"]["text"] == "Items in each replica"]
+    assert bars and bars[0]["data"][0]["y"][0] >= 14  # 12 titles + the demo bookmarks
+    assert not at.error
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_without_errors(choice: Choice, page: str) -> None:
+    at = open_app(choice, page)
+    assert at.title[0].value == PAGES[page]
+    assert not at.error, [e.value for e in at.error]
+
+
+# --- main actions ---------------------------------------------------------------------------------
+
+
+def test_replicas_live_plus_reaches_the_other_region(choice: Choice) -> None:
+    at = open_app(choice, "pages/replicas_live.py")
+    at.button(key="plus_us-west-2").click().run()
+    assert_clean(at)
+    harness = at.session_state["live_harness"][1]
+    written = harness.last_write.value
+    assert harness.last_write.region == "us-west-2" and written is not None
+    assert f"+1 → {written}" in texts(at)
+
+    def caught_up() -> bool:
+        at.run()
+        return "eu-west-1" in harness.last_write.seen_after
+
+    wait_for(caught_up, 15)
+    assert_clean(at)
+    assert "Caught up: eu-west-1 after" in texts(at)
+    assert "in sync with the last write" in texts(at)
+
+
+def test_replicas_live_set_value(choice: Choice) -> None:
+    at = open_app(choice, "pages/replicas_live.py")
+    at.number_input(key="value_eu-west-1").set_value(42)
+    at.button(key="set_eu-west-1").click().run()
+    assert_clean(at)
+    assert "set 42 → 42" in texts(at)
+
+
+def test_lag_probe_runs_and_shows_charts_table_and_physics(choice: Choice) -> None:
+    at = open_app(choice, "pages/replication_lag.py")
+    at.number_input(key="probe_samples").set_value(4)
+    at.number_input(key="probe_rate").set_value(10.0)
+    at.button(key="probe_start").click().run()
+    assert_clean(at)
+    probe = at.session_state["lag_probe"]
+    assert probe.wait(60)
+    at.run()
+    assert_clean(at)
+    shown = texts(at)
+    assert "Finished: 8 of 8 samples" in shown
+    assert "Typical write reaches" in shown and "the physics floor" in shown
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["from"]) == set(TWO)
+    assert (table["p50 ms"] > table["light in fiber ms"]).all()
+    ecdf = [f for f in figures(at) if "ECDF" in f["layout"]["title"]["text"]][0]
+    assert sorted(t["name"] for t in ecdf["data"]) == ["eu-west-1 → us-west-2",
+                                                        "us-west-2 → eu-west-1"]
+    assert at.get("download_button")
+
+
+def test_conflict_guided_demo_names_the_winner(choice: Choice) -> None:
+    at = open_app(choice, "pages/conflicts.py")
+    at.button(key="demo_go").click().run()
+    assert_clean(at)
+    demo = at.session_state["conflict_demo"]
+    assert demo.wait(60), demo.progress()
+    at.run()
+    assert_clean(at)
+    result = demo.results()[0]
+    shown = texts(at)
+    assert f"Every region now shows **{result.final}**" in shown
+    if result.lost:
+        assert f"**{result.lost[0]}**'s write was acknowledged" in shown
+    timeline = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Trial 1")]
+    names = {t["name"] for t in timeline[0]["data"]}
+    assert {"us-west-2 reads", "eu-west-1 reads"} <= names
+
+
+def test_conflict_lab_trials_table_and_timeline(choice: Choice) -> None:
+    at = open_app(choice, "pages/conflicts.py")
+    at.number_input(key="lab_trials").set_value(3)
+    at.button(key="lab_go").click().run()
+    assert_clean(at)
+    lab = at.session_state["conflict_lab"]
+    assert lab.wait(90), lab.progress()
+    at.run()
+    assert_clean(at)
+    assert "3 of 3 trials" in texts(at)
+    frame = at.dataframe[0].value
+    assert list(frame["trial"]) == [1, 2, 3]
+    assert {"Trial 3: what each region saw"} <= {f["layout"]["title"]["text"]
+                                                  for f in figures(at)}
+    assert at.metric[0].label == "Conflicts"
+
+
+def test_throttle_then_restore_exactly(choice: Choice, conn: Connection) -> None:
+    region = "eu-west-1"
+    before = throttle_state(conn, region).reserved
+    at = open_app(choice, "pages/region_failure.py")
+    try:
+        at.button(key=f"throttle_{region}_ask").click().run()
+        assert "stops answering" in texts(at)
+        at.button(key=f"throttle_{region}_yes").click().run()
+        assert_clean(at)
+        assert throttle_state(conn, region).throttled
+        shown = texts(at)
+        assert f"{region}: throttled; will restore" in shown
+        assert "API throttled" in shown
+
+        live = open_app(choice, "pages/replicas_live.py")
+        assert "HTTP 500" in "\n".join(w.value for w in live.warning)
+
+        at.button(key=f"restore_{region}_ask").click().run()
+        at.button(key=f"restore_{region}_yes").click().run()
+        assert_clean(at)
+        after = throttle_state(conn, region)
+        assert not after.throttled and after.reserved == before and not after.marked
+        assert f"{region}: restored" in texts(at)
+    finally:
+        restore_region(conn, region)
+
+
+def test_isolate_and_heal_show_as_messages(choice: Choice, emulator) -> None:
+    at = open_app(choice, "pages/region_failure.py")
+    try:
+        at.button(key="isolate_eu-west-1").click().run()
+        assert_clean(at)
+        assert emulator.is_isolated("eu-west-1")
+        assert "Heal" in [b.label for b in at.button]
+        live = open_app(choice, "pages/replicas_live.py")
+        assert live.warning, "an isolated region shows as a warning"
+        at.button(key="heal_eu-west-1").click().run()
+        assert_clean(at)
+        assert not emulator.is_isolated("eu-west-1")
+    finally:
+        emulator.heal("eu-west-1")
+
+
+def test_replica_diff_finds_agreement(choice: Choice) -> None:
+    at = open_app(choice, "pages/data_explorer.py")
+    assert len(at.dataframe) == 2 and len(at.dataframe[0].value) == 12  # the catalog
+    at.slider(key="diff_settle").set_value(0.5)
+    at.button(key="diff_go").click().run()
+    job = at.session_state["explorer_diff"]
+    assert job.wait(60)
+    at.run()
+    assert_clean(at)
+    assert job.result is not None and job.result.ok
+    assert "All replicas agree" in texts(at)
+
+
+def test_cloudwatch_page_shows_metric_and_measured_side_by_side(choice: Choice) -> None:
+    at = open_app(choice, "pages/cloudwatch.py")
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    assert "CloudWatch: mean ReplicationLatency" in titles
+    assert any(t.startswith("ReplicationLatency (Average)") for t in titles)
+    assert at.dataframe and len(at.dataframe[0].value) == 2  # one row per pair
+
+
+# --- targets and errors ---------------------------------------------------------------------------
+
+
+def test_aws_target_without_credentials_is_a_message_not_a_traceback(choice: Choice) -> None:
+    aws = Choice(mode="aws", regions=TWO, table=choice.table, profile="no-such-profile-gt")
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["gt_choice"] = aws
+    at.run()
+    assert_clean(at)
+    errors = "\n".join(e.value for e in at.error)
+    assert "no-such-profile-gt" in errors or "credentials" in errors.lower()
+    assert "hint" in errors.lower() or ":material/lightbulb:" in errors
+
+
+def test_three_regions_everywhere(choice: Choice) -> None:
+    three = Choice(mode="emulator", regions=(*TWO, "ap-northeast-1"),
+                   table=f"gt-pages3-{uuid.uuid4().hex[:6]}")
+    at = open_app(three)
+    assert texts(at).count("Healthy") == 3
+    for page in ("pages/replicas_live.py", "pages/region_failure.py", "pages/data_explorer.py"):
+        at.switch_page(page).run()
+        assert_clean(at)
+        assert not at.error, (page, [e.value for e in at.error])
