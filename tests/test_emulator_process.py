@@ -84,3 +84,13 @@ def test_the_aws_cli_works_against_the_emulator(emulator, unique_table) -> None:
     assert table["GlobalTableVersion"] == "2019.11.21" and table["Replicas"][0]["RegionName"] == "us-west-2"
     ddb = client(emulator.endpoint, "dynamodb", "us-west-2")
     assert unique_table in ddb.list_tables()["TableNames"]
+
+
+def test_boto3_finds_the_emulator_through_aws_endpoint_url(emulator, unique_table) -> None:
+    make_global(emulator.endpoint, unique_table, ("us-west-2", "eu-west-1"))
+    code = ("import boto3; c = boto3.client('dynamodb', region_name='eu-west-1'); "
+            f"print(c.describe_table(TableName='{unique_table}')['Table']['GlobalTableVersion'])")
+    env = {**os.environ, "AWS_ENDPOINT_URL": emulator.endpoint}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2019.11.21"
