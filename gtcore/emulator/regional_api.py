@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import boto3
+import boto3.session
 import botocore.config
 from chalice.config import Config as ChaliceConfig
 from chalice.local import LambdaEventConverter, LocalGateway, LocalGatewayException, RouteMatcher
@@ -67,19 +68,23 @@ class _DecodingConverter(LambdaEventConverter):
 class _Environment:
     """One warm "execution environment": a Chalice app instance bound to a region and table."""
 
+    _create_lock = threading.Lock()  # boto3 sessions are not thread-safe to build clients on
+
     def __init__(self, region: str, table: str, endpoint: str, function_name: str) -> None:
-        client = boto3.client(
-            "dynamodb",
-            region_name=region,
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=botocore.config.Config(
-                connect_timeout=2,
-                read_timeout=5,
-                retries={"mode": "standard", "total_max_attempts": 1},
-            ),
-        )
+        with _Environment._create_lock:
+            session = boto3.session.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing"
+            )
+            client = session.client(
+                "dynamodb",
+                region_name=region,
+                endpoint_url=endpoint,
+                config=botocore.config.Config(
+                    connect_timeout=2,
+                    read_timeout=5,
+                    retries={"mode": "standard", "total_max_attempts": 1},
+                ),
+            )
         app = create_app(region=region, table=table, dynamodb=client)
         config = ChaliceConfig(
             chalice_stage="dev",
