@@ -424,12 +424,16 @@ def setup_workshop(
             hint="drop --read-only (and read_only in the config) to run setup",
             action="set up the workshop",
         )
-    home, others = target.regions[0], list(target.regions[1:])
     items = sample_items(sample_path) if load_data else []
-    total = 1 + len(others) + 1 + (2 if load_data else 0) + 2 * len(target.regions) + 1
+    n = len(target.regions)
+    total = 1 + (n - 1) + 1 + (2 if load_data else 0) + 2 * n + 1
     run = _Run(conn, "up", progress, total)
     wait = timeout if timeout is not None else (60.0 if target.is_local else 1800.0)
 
+    # The table's anchor: the first listed region that has it (a replica removed earlier may
+    # have been the home one), else the home region, where it is created.
+    home = _find_anchor(run) or target.regions[0]
+    others = [r for r in target.regions if r != home]
     _ensure_table(run, home, wait)
     _ensure_replicas(run, home, others, wait)
     if load_data:
@@ -441,6 +445,15 @@ def setup_workshop(
         _ensure_api_urls(run, deploy, discover)
     _check_apis(run)
     return run.finish()
+
+
+def _find_anchor(run: _Run) -> str | None:
+    """The first region of the target where the table exists, or None."""
+    for region in run.target.regions:
+        run.tell("table", f"looking for table {run.target.table}", region)
+        if _describe(run, region) is not None:
+            return region
+    return None
 
 
 def _ensure_table(run: _Run, home: str, wait: float) -> None:
@@ -504,6 +517,11 @@ def _ensure_replicas(run: _Run, home: str, others: list[str], wait: float) -> No
                 _wait_table(run, home, _active_with([]), "table to become ACTIVE", deadline)
         _wait_table(run, home, _active_with([region]), f"replica in {region} to become ACTIVE",
                     deadline)
+        # Tags do not propagate to replicas: tag each copy setup made, so `down` knows it.
+        own = _describe(run, region)
+        if own is not None:
+            with wrap(f"tag the replica of {table}", region):
+                run.ddb(region).tag_resource(ResourceArn=own["TableArn"], Tags=[CREATED_BY])
         run.record(f"replica of {table}", region, "created", "ACTIVE", started)
     extra = sorted(set(present) - set(run.target.regions))
     if extra:
@@ -784,22 +802,19 @@ def teardown_workshop(
             hint="drop --read-only to run it",
             action="tear down the workshop",
         )
-    home, others = target.regions[0], list(target.regions[1:])
-    run = _Run(conn, "down", progress, 2 + len(others) + 2 * len(target.regions))
+    run = _Run(conn, "down", progress, 1 + 3 * len(target.regions))
     wait = timeout if timeout is not None else (60.0 if target.is_local else 1800.0)
     table = target.table
 
     started = time.monotonic()
-    desc = _describe(run, home)
+    anchor = _find_anchor(run)
+    home = anchor or target.regions[0]
+    others = [r for r in target.regions if r != home]
+    desc = _describe(run, home) if anchor else None
     if desc is None:
-        run.record(f"table {table}", home, "absent", "", started)
-        for region in others:
-            if _describe(run, region) is not None:
-                run.record(f"table {table}", region, "kept",
-                           "a table without its home-region table; remove it by hand")
+        run.record(f"table {table}", None, "absent", "in every region", started)
     else:
-        tags = _table_tags(run, home, desc["TableArn"])
-        if tags.get(CREATED_BY["Key"]) != CREATED_BY["Value"] and not force:
+        if not _is_tagged(run, home, desc) and not force:
             raise ConfigError(
                 f"table {table} in {home} was not made by `python -m setup up` "
                 f"(no tag {CREATED_BY['Key']}={CREATED_BY['Value']}); not deleting it",
@@ -810,7 +825,10 @@ def teardown_workshop(
         present = _replica_states(desc)
         for region in others:
             if region not in present:
-                run.record(f"replica of {table}", region, "absent", "")
+                alone = _describe(run, region) is not None
+                run.record(f"replica of {table}", region, "kept" if alone else "absent",
+                           f"a separate table, not a replica of the one in {home}" if alone
+                           else "")
                 continue
             _delete_replica(run, home, region, wait)
         remaining = _describe(run, home) or {}
@@ -890,7 +908,9 @@ def remove_replica(
     table = target.table
     run = _Run(conn, "down", progress, 3)
     wait = timeout if timeout is not None else (60.0 if target.is_local else 1800.0)
-    via = next((r for r in target.regions if r != region), None)
+    candidates = [r for r in target.regions if r != region]
+    via = next((r for r in candidates if _describe(run, r) is not None),
+               candidates[0] if candidates else None)
     if via is None:
         raise ConfigError(
             f"{region} is the only region of the target; there is no other replica to ask",
@@ -915,6 +935,9 @@ def remove_replica(
         if not tagged:
             own = _describe(run, region)
             tagged = own is not None and _is_tagged(run, region, own)
+            if tagged:  # the copy that goes carries setup's tag: keep it on one that stays
+                with wrap(f"tag table {table}", via):
+                    run.ddb(via).tag_resource(ResourceArn=desc["TableArn"], Tags=[CREATED_BY])
         if not tagged and not force:
             raise ConfigError(
                 f"table {table} was not made by `python -m setup up` "

@@ -272,4 +272,14 @@ def test_remove_one_replica(emu):
     assert desc["TableStatus"] == "ACTIVE" and not desc.get("Replicas")
     with pytest.raises(ConfigError, match="only region"):
         remove_replica(_conn(emu, ("eu-west-1",), table), "eu-west-1")
-    assert teardown_workshop(_conn(emu, ("eu-west-1",), table), force=True).ok
+
+    # Setup again re-adds the missing copies from the one that is left (no new table).
+    again = setup_workshop(_conn(emu, TWO, table), load_data=False)
+    assert [(s.region, s.outcome) for s in again.steps[:2]] == [
+        ("eu-west-1", "exists"), ("us-west-2", "created")]
+    # And down (no --force needed: setup tagged every copy it made) finds the table anywhere.
+    remove_replica(conn, "us-west-2")
+    down = teardown_workshop(conn)
+    assert down.ok and ("eu-west-1", "deleted") in [(s.region, s.outcome) for s in down.steps]
+    for region in THREE:
+        assert not _table_exists(emu, region, table)
