@@ -756,10 +756,16 @@ def _check_apis(run: _Run) -> None:
         if not url:
             continue
         run.tell("api", f"calling {url}/health", region)
-        reply = RegionalApi(url, timeout=10.0, raise_for_status=False, region=region).health()
+        api = RegionalApi(url, timeout=10.0, raise_for_status=False, region=region)
+        reply = api.health()
         if reply.ok and reply.region == region:
             run.record("regional API /health", region, "checked",
                        f"HTTP {reply.status}, DynamoDB {reply.db_latency_ms} ms", started)
+        elif reply.status in (403, 404) and api.ping().ok:
+            # API Gateway answers 403 for a route it does not know: the workshop's own app.
+            run.record("regional API /health", region, "checked",
+                       "it answers / but has no /health: the workshop's original app? "
+                       "`python -m setup up --deploy-api` deploys this project's", started)
         else:
             why = reply.message or f"answered by {reply.region!r}"
             run.record("regional API /health", region, "failed",

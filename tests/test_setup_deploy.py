@@ -167,3 +167,47 @@ def test_ensure_api_urls_discovers_existing_apis(emulator, unique_table, home):
     skipped = next(s for s in report.steps if s.outcome == "skipped")
     assert "--deploy-api" in skipped.detail
     gateway.delete_rest_api(restApiId=api_id)
+
+
+def test_health_check_of_recorded_apis(home):
+    """After recording URLs on AWS, setup calls each API: the workshop's original app (no
+    /health, API Gateway's 403 for unknown routes) passes with a note; a failing one fails."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from gtcore.workshop import _check_apis, _Run
+
+    class WorkshopOriginal(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if self.path.startswith("/ok/api/"):
+                status, body = (200, b'{"ping": "ok"}') if self.path == "/ok/api/" else (
+                    403, b'{"message": "Missing Authentication Token"}')
+            else:
+                status, body = 500, b'{"message": "Internal server error"}'
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WorkshopOriginal)
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        apis.record_api_url("global-serverless", "us-west-2", f"{base}/ok/api/")
+        apis.record_api_url("global-serverless", "eu-west-1", f"{base}/broken/api/")
+        conn = Connection(Target(regions=("us-west-2", "eu-west-1", "ap-south-1")))
+        run = _Run(conn, "up", None, 3)
+        _check_apis(run)
+        steps = {s.region: s for s in run.report.steps}
+        assert steps["us-west-2"].outcome == "checked"
+        assert "original app" in steps["us-west-2"].detail
+        assert steps["eu-west-1"].outcome == "failed"
+        assert "HTTP 500: Internal server error" in steps["eu-west-1"].detail
+        assert "ap-south-1" not in steps  # nothing recorded there: nothing to call
+        assert run.report.api_urls["ap-south-1"] is None
+    finally:
+        server.shutdown()
+        server.server_close()
