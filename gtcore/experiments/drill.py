@@ -1,0 +1,681 @@
+"""Failover drill: the workshop's video player, as code, with a verdict.
+
+A viewer watches a video.  Every ``interval`` (500 ms as in the workshop) it sets the user's
+bookmark (``PK=user10``, ``SK=<video id>``, ``bookmark`` = the fraction watched, a string such
+as ``"0.013889"``) through the *active* region's regional API, then reads the bookmark back from
+every region, as the player page shows it.
+
+* After ``fail_after`` consecutive failed writes (default 3) it fails over to the next healthy
+  region (a real ``/health`` check, which reads the table, in region order after the active
+  one).  The workshop's player needed 30 failures, and only by accident.
+* While away from home it checks home's health every ``health_every`` ticks and fails back
+  after ``healthy_needed`` good checks in a row (``auto_failback``), or when asked
+  (:meth:`FailoverDrill.request_failback`).
+
+Everything goes into a :class:`~gtcore.history.History`; :func:`check_drill` judges it:
+after the drill the replicas are re-read until they agree, and then every region must hold the
+last acknowledged bookmark (or a later write whose outcome was unknown).  Acknowledged writes
+that the converged state does not reflect are lost: that count is the RPO and it must be 0.
+RTO is measured per outage from the first failed write to the first acknowledged write after
+it (``elsewhere`` tells whether that was in another region, i.e. a failover).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gtcore.errors import ConfigError, GtError, ReadOnlyError
+from gtcore.experiments.outcome import classify
+from gtcore.history import History, Op, jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gtcore.target import Connection
+
+__all__ = [
+    "DrillConfig",
+    "DrillState",
+    "DrillVerdict",
+    "FailoverDrill",
+    "LogEntry",
+    "Outage",
+    "RegionView",
+    "check_drill",
+]
+
+EXPERIMENT = "drill"
+
+
+@dataclass(frozen=True)
+class DrillConfig:
+    """How the viewer behaves.  ``regions`` empty means the target's regions (home first)."""
+
+    regions: tuple[str, ...] = ()
+    user: str = "user10"
+    video: str = "01"
+    thumb: str = "drill.svg"
+    interval: float = 0.5
+    fail_after: int = 3
+    health_every: int = 4
+    healthy_needed: int = 2
+    auto_failback: bool = True
+    api_timeout: float = 2.0
+    video_seconds: float = 3600.0
+    converge_timeout: float = 20.0
+    duration: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regions", tuple(dict.fromkeys(self.regions)))
+        checks = [
+            (bool(self.user) and bool(self.video), "user and video must not be empty"),
+            (bool(self.thumb), "thumb must not be empty"),
+            (0.01 <= self.interval <= 60, "interval must be between 0.01 and 60 seconds"),
+            (self.fail_after >= 1, "fail_after must be at least 1"),
+            (self.health_every >= 1, "health_every must be at least 1"),
+            (self.healthy_needed >= 1, "healthy_needed must be at least 1"),
+            (self.api_timeout > 0, "api_timeout must be positive"),
+            (self.video_seconds > 0, "video_seconds must be positive"),
+            (self.converge_timeout > 0, "converge_timeout must be positive"),
+            (self.duration is None or self.duration > 0, "duration must be positive"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_meta(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["regions"] = list(self.regions)
+        return data
+
+
+# --- the checker -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A run of failed writes and how it ended."""
+
+    region: str  # where the first failed write went
+    started: float  # monotonic time the first failed write was sent
+    started_wall: float
+    failed_writes: int
+    recovered_region: str | None  # where the next acknowledged write went
+    rto_ms: float | None  # first failure -> next acknowledged write (None: never recovered)
+
+    @property
+    def elsewhere(self) -> bool:
+        return self.recovered_region is not None and self.recovered_region != self.region
+
+
+@dataclass
+class DrillVerdict:
+    passed: bool
+    converged: bool
+    final_by_region: dict[str, Any]
+    last_acked: str | None
+    last_acked_region: str | None
+    accepted_finals: list[str]
+    writes: int
+    acked: int
+    failed: int
+    unknown: int
+    lost_acked: int  # RPO in writes: acknowledged writes the converged state does not reflect
+    rpo_ms: float  # how much acknowledged progress was lost, in time (0 when none)
+    outages: list[Outage] = field(default_factory=list)
+    failovers: list[dict[str, Any]] = field(default_factory=list)
+    regressions: int = 0  # a region's read went back to an older bookmark
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def rto_ms(self) -> float | None:
+        """The longest recovery among outages that recovered (None when there was none)."""
+        values = [o.rto_ms for o in self.outages if o.rto_ms is not None]
+        return max(values) if values else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rto_ms"] = self.rto_ms
+        for o, src in zip(data["outages"], self.outages, strict=True):
+            o["elsewhere"] = src.elsewhere
+        return jsonable(data)
+
+    def describe(self) -> str:
+        head = "PASSED" if self.passed else "FAILED"
+        rto = f"{self.rto_ms:.0f} ms" if self.rto_ms is not None else "n/a"
+        text = (f"{head}: {self.acked}/{self.writes} writes acknowledged, "
+                f"{self.lost_acked} acknowledged lost (RPO), RTO {rto}, "
+                f"{len(self.failovers)} region switches")
+        if self.reasons:
+            text += "; " + "; ".join(self.reasons)
+        return text
+
+
+def check_drill(history: History) -> DrillVerdict:
+    """Judge a drill history (see the module docstring)."""
+    writes = [(i, c) for i, c in history.pairs() if i.f == "write"]
+    acked = [(i, c) for i, c in writes if c is not None and c.type == "ok"]
+    failed = [(i, c) for i, c in writes if c is not None and c.type == "fail"]
+    unknown = [(i, c) for i, c in writes if c is None or c.type == "info"]
+    order = {i.value: n for n, (i, _) in enumerate(writes)}
+
+    # the final state: the last round of final reads
+    finals: dict[str, Any] = {}
+    converged_flag = False
+    for op in history.ops:
+        if op.process == "drill" and op.f == "converged":
+            converged_flag = bool(op.value.get("agreed"))
+            finals = dict(op.value.get("by_region") or {})
+
+    last = acked[-1] if acked else None
+    last_value = last[0].value if last else None
+    accepted = [last_value] if last else []
+    if last is not None:
+        accepted += [i.value for i, _ in unknown if i.index > last[0].index]
+    values = set(finals.values())
+    converged = converged_flag and len(values) == 1 and None not in values
+
+    reasons: list[str] = []
+    lost = 0
+    rpo_ms = 0.0
+    if not acked:
+        reasons.append("no write was acknowledged")
+    if not finals:
+        reasons.append("the replicas were not re-read after the drill")
+    elif not converged:
+        reasons.append(f"the replicas did not converge: {finals}")
+    if acked and finals:
+        # measure loss against the oldest value any region ended with
+        seqs = [order.get(v, -1) for v in finals.values()]
+        floor = min(seqs)
+        lost_ops = [(i, c) for i, c in acked if order[i.value] > floor]
+        lost = len(lost_ops)
+        if lost:
+            kept = [c for i, c in acked if order[i.value] <= floor]
+            since = kept[-1].time if kept else writes[0][0].time
+            rpo_ms = (lost_ops[-1][1].time - since) * 1000.0
+            reasons.append(
+                f"{lost} acknowledged bookmark writes are missing from the final state "
+                f"(last acknowledged {last_value!r}, regions hold {finals})"
+            )
+        elif converged and next(iter(values)) not in accepted:
+            reasons.append(f"the replicas agree on {next(iter(values))!r}, which is not the "
+                           f"last acknowledged bookmark {last_value!r}")
+
+    # outages: a run of failures up to the next acknowledged write
+    outages: list[Outage] = []
+    current: list[tuple[Op, Op | None]] = []
+    for inv, done in writes:
+        if done is not None and done.type == "ok":
+            if current:
+                first = current[0][0]
+                outages.append(Outage(first.region, first.time, first.wall, len(current),
+                                      inv.region, (done.time - first.time) * 1000.0))
+                current = []
+        else:
+            current.append((inv, done))
+    if current:
+        first = current[0][0]
+        outages.append(Outage(first.region, first.time, first.wall, len(current), None, None))
+
+    switches = [dict(op.value, time=op.time, wall=op.wall) for op in history.ops
+                if op.process == "drill" and op.f in ("failover", "failback")]
+
+    # per-region reads should never go back to an older bookmark
+    regressions = 0
+    newest: dict[str, int] = {}
+    for inv, done in history.pairs():
+        if inv.f != "read" or done is None or done.type != "ok" or done.value not in order:
+            continue
+        seq = order[done.value]
+        if seq < newest.get(inv.region, -1):
+            regressions += 1
+        newest[inv.region] = max(seq, newest.get(inv.region, -1))
+    if regressions:
+        reasons.append(f"{regressions} reads went back to an older bookmark")
+
+    passed = bool(acked) and converged and lost == 0 and not reasons
+    return DrillVerdict(
+        passed=passed, converged=converged, final_by_region=finals,
+        last_acked=last_value, last_acked_region=last[0].region if last else None,
+        accepted_finals=accepted, writes=len(writes), acked=len(acked), failed=len(failed),
+        unknown=len(unknown), lost_acked=lost, rpo_ms=rpo_ms, outages=outages,
+        failovers=switches, regressions=regressions, reasons=reasons,
+    )
+
+
+# --- the running drill -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionView:
+    """What the player last read from one region."""
+
+    region: str
+    value: str | None
+    ok: bool
+    error: str | None
+    latency_ms: float | None
+    read_wall: float | None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    wall: float
+    kind: str  # write / failover / failback / health / info
+    region: str
+    message: str
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class DrillState:
+    """A snapshot for the dashboard's live view."""
+
+    phase: str  # idle / running / converging / done / failed
+    home: str
+    active: str
+    tick: int
+    elapsed_s: float
+    consecutive_failures: int
+    last_written: str | None
+    last_acked: str | None
+    last_acked_region: str | None
+    write_latency_ms: float | None
+    db_latency_ms: float | None
+    regions: dict[str, RegionView]
+    failovers: int
+    rto_ms: list[float]
+    log: list[LogEntry]
+    verdict: DrillVerdict | None
+    error: str | None
+
+
+class FailoverDrill:
+    """A running drill: ``start()``, poll ``state()``, ``stop()`` (or set ``duration``), then
+    ``wait()`` for the verdict.  ``run(seconds)`` does it all synchronously."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        config: DrillConfig | None = None,
+        *,
+        history: History | None = None,
+        api_factory: Callable[[str, float], Any] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.config = config or DrillConfig()
+        self.regions = self.config.regions or conn.target.regions
+        if not self.regions:
+            raise ConfigError("the drill needs at least one region")
+        self.home = self.regions[0]
+        self._api_factory = api_factory or self._default_api
+        self.history = history if history is not None else History()
+        self.history.meta.update({
+            "experiment": EXPERIMENT,
+            "table": conn.target.table,
+            "regions": list(self.regions),
+            "config": self.config.to_meta(),
+        })
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._phase = "idle"
+        self._active = self.home
+        self._tick = 0
+        self._failures = 0
+        self._healthy_streak = 0
+        self._last_written: str | None = None
+        self._last_acked: str | None = None
+        self._last_acked_region: str | None = None
+        self._write_latency: float | None = None
+        self._db_latency: float | None = None
+        self._views: dict[str, RegionView] = {
+            r: RegionView(r, None, False, None, None, None) for r in self.regions
+        }
+        self._log: deque[LogEntry] = deque(maxlen=200)
+        self._outage_started: float | None = None
+        self._rto: list[float] = []
+        self._switches = 0
+        self._want_failback = False
+        self._want_failover: str | None = None
+        self._started = 0.0
+        self._ended = 0.0
+        self.verdict: DrillVerdict | None = None
+        self.error: GtError | None = None
+        self._apis: dict[str, Any] = {}
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def start(self) -> FailoverDrill:
+        with self._lock:
+            if self._phase != "idle":
+                raise ConfigError("this drill was already started; make a new one")
+            self._phase = "running"
+        if self.conn.target.read_only:
+            self.error = ReadOnlyError(
+                "the drill writes bookmarks and this target is read-only",
+                hint="drop --read-only to run the drill", action="start failover drill",
+            )
+            self._phase = "failed"
+            self._done.set()
+            return self
+        try:
+            self._apis = {r: self._api_factory(r, self.config.api_timeout) for r in self.regions}
+        except GtError as err:
+            self.error = err
+            self._phase = "failed"
+            self._done.set()
+            return self
+        self._started = time.monotonic()
+        self.history.meta["started_wall"] = time.time()
+        self._pool = ThreadPoolExecutor(max_workers=len(self.regions),
+                                        thread_name_prefix="drill-read")
+        self._thread = threading.Thread(target=self._main, name="failover-drill", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching; the drill then converges and judges in the background."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def run(self, seconds: float) -> DrillVerdict:
+        """Watch for ``seconds``, stop, converge and return the verdict."""
+        self.start()
+        if not self._done.is_set():
+            self._stop.wait(seconds)
+            self.stop()
+        self.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.verdict is not None
+        return self.verdict
+
+    def request_failback(self) -> None:
+        """Go back to the home region at the next tick."""
+        self._want_failback = True
+
+    def request_failover(self, region: str | None = None) -> None:
+        """Switch to ``region`` (or the next healthy one) at the next tick, as the workshop's
+        region buttons do."""
+        if region is not None and region not in self.regions:
+            raise ConfigError(f"{region} is not one of the drill's regions {self.regions}")
+        self._want_failover = region or ""
+
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    @property
+    def active(self) -> str:
+        return self._active
+
+    def state(self) -> DrillState:
+        with self._lock:
+            end = self._ended or time.monotonic()
+            return DrillState(
+                phase=self._phase,
+                home=self.home,
+                active=self._active,
+                tick=self._tick,
+                elapsed_s=(end - self._started) if self._started else 0.0,
+                consecutive_failures=self._failures,
+                last_written=self._last_written,
+                last_acked=self._last_acked,
+                last_acked_region=self._last_acked_region,
+                write_latency_ms=self._write_latency,
+                db_latency_ms=self._db_latency,
+                regions=dict(self._views),
+                failovers=self._switches,
+                rto_ms=list(self._rto),
+                log=list(self._log),
+                verdict=self.verdict,
+                error=str(self.error) if self.error else None,
+            )
+
+    def frame(self) -> pd.DataFrame:
+        """The history as a table (one row per op)."""
+        return self.history.to_frame()
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        doc = {
+            "experiment": EXPERIMENT,
+            "phase": self._phase,
+            "config": self.config.to_meta(),
+            "regions": list(self.regions),
+            "verdict": self.verdict.to_dict() if self.verdict else None,
+            "error": self.error.to_dict() if self.error else None,
+            "history": self.history.to_dict(),
+        }
+        text = json.dumps(doc, indent=1, default=str)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _default_api(self, region: str, timeout: float) -> Any:
+        from gtcore.regional_client import RegionalApi
+
+        url = self.conn.api_base_url(region)
+        if not url:
+            raise ConfigError(
+                f"no regional API known for {region}",
+                hint="deploy it with `python -m setup up --deploy-api`", region=region,
+            )
+        return RegionalApi(url, timeout=timeout, region=region)
+
+    def _note(self, kind: str, region: str, message: str, ok: bool = True) -> None:
+        self._log.append(LogEntry(time.time(), kind, region, message, ok))
+
+    def _main(self) -> None:
+        cfg = self.config
+        try:
+            self.history.append("drill", "info", "start", self.home,
+                                {"home": self.home, "regions": list(self.regions)})
+            self._note("info", self.home, f"watching {cfg.user}/{cfg.video} from {self.home}")
+            next_tick = time.monotonic()
+            while not self._stop.is_set():
+                if cfg.duration is not None and time.monotonic() - self._started >= cfg.duration:
+                    break
+                self._one_tick()
+                next_tick += cfg.interval
+                now = time.monotonic()
+                if next_tick < now:  # running late: do not try to catch up in a burst
+                    next_tick = now
+                self._stop.wait(next_tick - now)
+            with self._lock:
+                self._phase = "converging"
+            self._converge()
+            self.verdict = check_drill(self.history)
+            self._note("info", self._active, self.verdict.describe(), self.verdict.passed)
+        except Exception as err:  # a bug must end the drill visibly
+            self.error = err if isinstance(err, GtError) else GtError(
+                f"drill crashed: {type(err).__name__}: {err}")
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+            with self._lock:
+                self._phase = "failed" if self.error else "done"
+                self._ended = time.monotonic()
+            self.history.meta["phase"] = self._phase
+            self._done.set()
+
+    def _one_tick(self) -> None:
+        cfg = self.config
+        self._handle_requests()
+        with self._lock:
+            self._tick += 1
+            tick = self._tick
+        value = f"{tick * cfg.interval / cfg.video_seconds:.6f}"
+        region = self._active
+        self._last_written = value
+        inv = self.history.invoke("player", "write", region, value, tick=tick)
+        try:
+            reply = self._apis[region].set_bookmark(cfg.user, cfg.video, value, cfg.thumb)
+            done = self.history.ok(inv, value, rtt_ms=reply.rtt_ms,
+                                   db_latency_ms=reply.db_latency_ms)
+            ok = True
+        except Exception as err:  # recorded; enough of them in a row trigger a failover
+            kind, mapped = classify(err, "write bookmark", region)
+            done = self.history.complete(inv, kind, None, error=str(mapped))
+            ok = False
+        with self._lock:
+            if ok:
+                self._write_latency = reply.rtt_ms
+                self._db_latency = reply.db_latency_ms
+                self._last_acked, self._last_acked_region = value, region
+                if self._outage_started is not None:
+                    self._rto.append((done.time - self._outage_started) * 1000.0)
+                    self._outage_started = None
+                self._failures = 0
+            else:
+                self._failures += 1
+                if self._outage_started is None:
+                    self._outage_started = inv.time
+        if ok:
+            self._note("write", region, f"bookmark {value} -> {region} "
+                       f"({reply.rtt_ms:.0f} ms)")
+        else:
+            self._note("write", region, f"bookmark {value} -> {region} failed: "
+                       f"{done.extra.get('error')}", ok=False)
+        self._read_all(tick)
+        if not ok and self._failures >= cfg.fail_after:
+            self._fail_over(f"{self._failures} failed writes in a row")
+        elif (ok and self._active != self.home and cfg.auto_failback
+              and tick % cfg.health_every == 0):
+            self._check_home()
+
+    def _handle_requests(self) -> None:
+        if self._want_failback:
+            self._want_failback = False
+            if self._active != self.home:
+                self._switch(self.home, "failback", "asked to fail back")
+        if self._want_failover is not None:
+            target, self._want_failover = self._want_failover, None
+            if target:
+                if target != self._active:
+                    self._switch(target, "failover", "asked to switch")
+            else:
+                self._fail_over("asked to fail over")
+
+    def _read_all(self, tick: int) -> None:
+        assert self._pool is not None
+        futures = {r: self._pool.submit(self._read_one, r, tick, "read") for r in self.regions}
+        for region, future in futures.items():
+            try:
+                view = future.result(timeout=self.config.api_timeout + 2.0)
+            except Exception as err:  # a stuck read: show it as failed, go on
+                view = RegionView(region, None, False, f"no answer: {err}", None, time.time())
+            with self._lock:
+                self._views[region] = view
+
+    def _read_one(self, region: str, tick: int, f: str) -> RegionView:
+        cfg = self.config
+        # a process per request: a read that timed out must not block the next one
+        inv = self.history.invoke(f"{f}:{region}:{tick}", f, region, None, tick=tick)
+        try:
+            reply = self._apis[region].get(cfg.user, cfg.video, consistent=True)
+            item = reply.body.get("Item") or {}
+            value = (item.get("bookmark") or {}).get("S")
+            self.history.ok(inv, value, rtt_ms=reply.rtt_ms)
+            return RegionView(region, value, True, None, reply.rtt_ms, time.time())
+        except Exception as err:  # recorded as a failed read
+            kind, mapped = classify(err, "read bookmark", region)
+            self.history.complete(inv, kind, None, error=str(mapped))
+            return RegionView(region, None, False, str(mapped), None, time.time())
+
+    def _healthy(self, region: str) -> bool:
+        inv = self.history.invoke(f"health:{region}", "health", region, None)
+        try:
+            self._apis[region].health()
+            self.history.ok(inv, "ok")
+            return True
+        except Exception as err:  # unhealthy
+            kind, mapped = classify(err, "health check", region)
+            self.history.complete(inv, kind, None, error=str(mapped))
+            return False
+
+    def _fail_over(self, reason: str) -> None:
+        start = self.regions.index(self._active)
+        candidates = [self.regions[(start + k) % len(self.regions)]
+                      for k in range(1, len(self.regions))]
+        for region in candidates:
+            if self._healthy(region):
+                self._switch(region, "failover", reason)
+                return
+        self._note("failover", self._active, f"{reason}, but no other region is healthy; "
+                   "staying", ok=False)
+        with self._lock:
+            self._failures = 0  # try the next round of failures before checking again
+
+    def _check_home(self) -> None:
+        if self._healthy(self.home):
+            self._healthy_streak += 1
+            if self._healthy_streak >= self.config.healthy_needed:
+                self._switch(self.home, "failback", "home region healthy again")
+        else:
+            self._healthy_streak = 0
+
+    def _switch(self, region: str, kind: str, reason: str) -> None:
+        previous = self._active
+        self.history.append("drill", "info", kind, region,
+                            {"from": previous, "to": region, "reason": reason})
+        with self._lock:
+            self._active = region
+            self._failures = 0
+            self._healthy_streak = 0
+            self._switches += 1
+        self._note(kind, region, f"{kind} {previous} -> {region}: {reason}")
+
+    def _converge(self) -> None:
+        """Re-read every region until all hold the bookmark the checker expects (the last
+        acknowledged one, or a later write whose outcome is unknown), or the timeout."""
+        deadline = time.monotonic() + self.config.converge_timeout
+        views: dict[str, RegionView] = {}
+        rounds = 0
+        while True:
+            rounds += 1
+            views = {r: self._read_one(r, -rounds, "final-read") for r in self.regions}
+            with self._lock:
+                self._views.update(views)
+            if all(v.ok for v in views.values()) and _holds_expected(self.history, views):
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(min(0.1, self.config.interval))
+        values = {v.value for v in views.values()}
+        agreed = all(v.ok for v in views.values()) and len(values) == 1
+        self.history.append("drill", "info", "converged", "", {
+            "agreed": agreed, "by_region": {r: v.value for r, v in views.items()},
+            "errors": {r: v.error for r, v in views.items() if not v.ok},
+        })
+        self._note("info", "", "replicas agree" if agreed else
+                   "replicas still disagree at the timeout", agreed)
+
+
+def _holds_expected(history: History, views: dict[str, RegionView]) -> bool:
+    """True when every region holds a value the checker would accept as final.  Until then
+    replication may still be catching up, so the drill keeps re-reading."""
+    writes = [(i, c) for i, c in history.pairs() if i.f == "write"]
+    acked = [i for i, c in writes if c is not None and c.type == "ok"]
+    if not acked:
+        return len({v.value for v in views.values()}) == 1
+    accepted = {acked[-1].value} | {
+        i.value for i, c in writes if (c is None or c.type == "info") and i.index > acked[-1].index
+    }
+    values = {v.value for v in views.values()}
+    return len(values) == 1 and values <= accepted
