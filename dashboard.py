@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import session, sidebar
+from ui import session, sidebar, style
 from ui.home import next_steps, region_cards, status_report, summary_banner
 from ui.layout import page_header
 from ui.setup_view import auto_setup
@@ -57,6 +57,7 @@ PAGES = {
 st.set_page_config(page_title="Global Tables live", page_icon=":material/public:",
                    layout="wide")
 page = st.navigation(PAGES)
+style.inject()
 sidebar.render()
 session.choice()
 auto_setup()

@@ -39,14 +39,15 @@ def last_write_banner(h: Harness) -> None:
         return
     ago = time.monotonic() - w.at
     waiting = [r for r in h.apis if r not in w.seen_after]
-    caught = ", ".join(f"{r} after {s:.1f} s" for r, s in w.seen_after.items() if r != w.region)
-    text = (f"**{ago:.1f} s** since the last write: **{w.what}** in **{w.region}** "
-            f"→ {format_number(w.value)}.")
-    if caught:
-        text += f" Caught up: {caught}."
+    caught = ", ".join(f"**{r}** after {s:.1f} s" for r, s in w.seen_after.items()
+                       if r != w.region)
+    st.markdown(f"## {ago:.1f} s since the last write: {w.what} in {w.region} "
+                f"→ {format_number(w.value)}")
     if waiting:
-        text += f" Still catching up: {', '.join(waiting)}."
-    st.markdown(text)
+        st.markdown(f"Still catching up: **{', '.join(waiting)}**. "
+                    + (f"Caught up: {caught}." if caught else ""))
+    elif caught:
+        st.markdown(f"Caught up: {caught} (checked twice a second).")
 
 
 def region_view(h: Harness, reading: Reading) -> None:

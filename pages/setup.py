@@ -22,6 +22,13 @@ if read_only:
     st.info("The target is read-only: setup, new replicas and teardown are switched off.",
             icon=":material/lock:")
 
+run_requested_job()
+
+st.subheader("Where things stand")
+report = status_report()
+if report is not None:
+    region_cards(report)
+
 st.subheader("Set up everything")
 st.button("Set up the workshop", type="primary", icon=":material/build:", disabled=read_only,
           key="setup_run", on_click=ask_for, args=("setup",))
@@ -40,13 +47,6 @@ confirm("Tear down the workshop", key="teardown", disabled=read_only,
         + (", and the regional API functions" if choice.is_emulator else "")
         + ". Only what setup created is removed.",
         on_confirm=lambda: ask_for("teardown"))
-
-run_requested_job()
-
-st.subheader("Where things stand")
-report = status_report()
-if report is not None:
-    region_cards(report)
 
 st.subheader("The sample catalog")
 catalog_grid()

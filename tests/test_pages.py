@@ -121,7 +121,7 @@ def test_replicas_live_plus_reaches_the_other_region(choice: Choice) -> None:
 
     wait_for(caught_up, 15)
     assert_clean(at)
-    assert "Caught up: eu-west-1 after" in texts(at)
+    assert "Caught up: **eu-west-1** after" in texts(at)
     assert "in sync with the last write" in texts(at)
 
 
@@ -277,3 +277,40 @@ def test_three_regions_everywhere(choice: Choice) -> None:
         at.switch_page(page).run()
         assert_clean(at)
         assert not at.error, (page, [e.value for e in at.error])
+
+
+def test_setup_adds_a_replica_then_tears_everything_down(emulator) -> None:
+    own = Choice(mode="emulator", regions=TWO, table=f"gt-setup-{uuid.uuid4().hex[:6]}")
+    at = open_app(own, "pages/setup.py")
+    at.selectbox(key="setup_add_region").set_value("eu-central-1")
+    at.button(key="setup_add").click().run()
+    assert_clean(at)
+    assert at.session_state["gt_choice"].regions == (*TWO, "eu-central-1")
+    assert at.session_state["sidebar_regions"] == [*TWO, "eu-central-1"]
+    assert texts(at).count("Healthy") == 3
+    conn = Connection(Target(regions=(*TWO, "eu-central-1"), table=own.table,
+                             endpoint=emulator.endpoint))
+    desc = conn.client("dynamodb", "us-west-2").describe_table(TableName=own.table)["Table"]
+    assert {r["RegionName"] for r in desc["Replicas"]} >= {"eu-west-1", "eu-central-1"}
+
+    at.button(key="teardown_ask").click().run()
+    assert "deletes the replicas, the table" in texts(at)
+    at.button(key="teardown_yes").click().run()
+    assert_clean(at)
+    assert texts(at).count("No table here") == 3
+    assert not at.exception
+    tables = conn.client("dynamodb", "us-west-2").list_tables()["TableNames"]
+    assert own.table not in tables
+
+
+def test_sidebar_apply_changes_the_target(choice: Choice) -> None:
+    at = open_app(choice)
+    at.multiselect(key="sidebar_regions").set_value(["eu-west-1", "us-west-2"])
+    at.button(key="sidebar_apply").click().run()
+    assert_clean(at)
+    assert at.session_state["gt_choice"].regions == ("eu-west-1", "us-west-2")
+    at.multiselect(key="sidebar_regions").set_value([])
+    at.button(key="sidebar_apply").click().run()
+    assert_clean(at)
+    assert at.session_state["gt_choice"].regions == ("eu-west-1", "us-west-2")
+    assert any("no regions given" in e.value for e in at.error)

@@ -40,9 +40,10 @@ def projector_layout(fig: go.Figure, title: str | None = None, height: int = 460
         template="plotly_white",
         title={"text": title, "font": {"size": TITLE_SIZE}} if title else None,
         font={"size": FONT_SIZE, "family": FONT_FAMILY, "color": "#111111"},
-        legend={"font": {"size": FONT_SIZE - 2}, "bgcolor": "rgba(255,255,255,0.85)"},
+        legend={"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "xanchor": "left",
+                "y": -0.22, "yanchor": "top", "bgcolor": "rgba(255,255,255,0.85)"},
         hoverlabel={"font": {"size": FONT_SIZE - 2}},
-        margin={"l": 70, "r": 30, "t": 70 if title else 30, "b": 60},
+        margin={"l": 80, "r": 30, "t": 70 if title else 30, "b": 70},
         height=height,
     )
     fig.update_xaxes(title_font={"size": FONT_SIZE}, tickfont={"size": FONT_SIZE - 2},
@@ -169,7 +170,7 @@ def lag_histogram(
         ))
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title_text="lag (ms)")
-    fig.update_yaxes(title_text="writes")
+    fig.update_yaxes(title_text="writes", tickformat=",d", rangemode="tozero")
     return projector_layout(fig, title)
 
 
@@ -237,8 +238,12 @@ def metric_timeseries(
     value: str = "value",
     title: str = "CloudWatch ReplicationLatency",
     y_title: str = "ReplicationLatency (ms)",
+    x_range: tuple[object, object] | None = None,
 ) -> go.Figure:
-    """A metric per pair over time (one line per pair, markers on each datapoint)."""
+    """A metric per pair over time (one line per pair, markers on each datapoint).
+
+    `x_range` (start, end) keeps the whole window on screen even with a single datapoint.
+    """
     if points.empty:
         return empty_figure("No datapoints in this window", title)
     fig = go.Figure()
@@ -250,7 +255,7 @@ def metric_timeseries(
             line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH},
             marker={"color": style["color"], "size": MARKER_SIZE},
         ))
-    fig.update_xaxes(title_text="time (UTC)")
+    fig.update_xaxes(title_text="time (UTC)", range=list(x_range) if x_range else None)
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
     return projector_layout(fig, title)
 
@@ -279,7 +284,8 @@ def pair_heatmap(
         text.append(labels)
     fig = go.Figure(go.Heatmap(
         z=z, x=list(regions), y=list(regions), text=text, texttemplate="%{text}",
-        textfont={"size": FONT_SIZE + 2}, colorscale="Cividis", hoverongaps=False,
+        textfont={"size": FONT_SIZE + 2}, colorscale="Cividis", hoverongaps=False, zmin=0,
+        zmax=max([float(v) for v in values.values() if not np.isnan(v)] or [1.0]) or 1.0,
         colorbar={"title": {"text": unit}},
         hovertemplate="%{y} → %{x}: %{z:.0f} " + unit + "<extra></extra>",
     ))

@@ -55,7 +55,8 @@ def explain_gaps(result: LatencyResult) -> None:
 def metric_chart(result: LatencyResult, stat: str) -> None:
     points = result.frame[result.frame["stat"] == stat]
     plot(charts.metric_timeseries(points, title=f"ReplicationLatency ({stat}), "
-                                  f"{result.period // 60}-minute periods"), key="cw_ts")
+                                  f"{result.period // 60}-minute periods",
+                                  x_range=(result.start, result.end)), key="cw_ts")
 
 
 def measured_p50() -> dict[tuple[str, str], float]:
@@ -98,6 +99,8 @@ def pair_table(result: LatencyResult) -> None:
              "latest max ms": p.latest.get("Maximum"),
              "latest at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else None}
             for p in result.pairs]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "latest average ms": st.column_config.NumberColumn(format="%.0f"),
+        "latest max ms": st.column_config.NumberColumn(format="%.0f")})
     st.caption(f"{result.calls} GetMetricData calls (one per source region) in "
                f"{result.elapsed_ms:.0f} ms. The metric lives in the source region's CloudWatch.")

@@ -89,7 +89,8 @@ def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleSta
         if api is not None and api.ok:
             st.markdown(f"API answers in {api.rtt_ms or 0:.0f} ms")
         elif api is not None:
-            st.markdown(f"API: {api.error or 'down'}")
+            st.markdown(f"API answers **HTTP {api.status}**" if api.status
+                        else "API does not answer", help=api.error)
     if throttle is not None:
         if throttle.error:
             st.caption(throttle.error)
