@@ -31,7 +31,7 @@ from gtcore.errors import GtError
 __all__ = ["COMMANDS", "Progress", "build_parser", "emit_json", "format_table", "main"]
 
 # The experiments' commands (probe, conflict, drill) join this list once their modules exist.
-COMMANDS: tuple[str, ...] = ("status", "cloudwatch", "throttle", "unthrottle", "diff")
+COMMANDS: tuple[str, ...] = ("status", "cloudwatch", "throttle", "unthrottle", "diff", "probe", "conflict", "drill")
 
 PROG = "python -m gtcore"
 

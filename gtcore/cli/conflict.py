@@ -1,0 +1,99 @@
+"""``conflict``: write one item in several regions at once and judge who won.
+
+Exit 1 when a trial's replicas diverged or the outcome broke last-writer-wins.  Lost writes and
+lost increments are what the lab demonstrates, not failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from gtcore.cli import Progress, emit_json, format_table
+from gtcore.errors import ConfigError
+from gtcore.experiments.conflict import CONFLICT_PK, ConflictConfig, ConflictLab
+from gtcore.target import Connection
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "conflict",
+        help="conflict lab: concurrent writes to one item in every region; winner, lost "
+        "writes, last-writer-wins",
+    )
+    p.add_argument("--trials", type=int, default=10, metavar="M", help="trials (default 10)")
+    p.add_argument("--mode", choices=("set", "increment"), default="set",
+                   help="set: Bookmark = <distinct value per region>; increment: "
+                   "Bookmark = Bookmark + 1 (default set)")
+    p.add_argument("--path", choices=("dynamodb", "api"), default="dynamodb",
+                   help="write with DynamoDB UpdateItem (exact) or through the regional API")
+    p.add_argument("--stagger-ms", type=float, default=0.0, metavar="MS",
+                   help="start region i i*MS after the others (makes the order known)")
+    p.add_argument("--pk", default=CONFLICT_PK,
+                   help=f"item partition key (default {CONFLICT_PK}, a dedicated item)")
+    p.add_argument("--sk", help="item sort key (default: one per run)")
+    p.add_argument("--timeout", type=float, default=15.0, metavar="S",
+                   help="seconds to wait for the replicas to agree after each trial")
+    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="write the trials to FILE")
+    p.add_argument("--history", metavar="FILE.json", help="write the raw history to FILE")
+
+
+def run(args: argparse.Namespace, conn: Connection) -> int:
+    if args.out and Path(args.out).suffix.lower() not in (".csv", ".json"):
+        raise ConfigError(f"--out {args.out}: use a .csv or .json file name")
+    config = ConflictConfig(
+        trials=args.trials, mode=args.mode, path=args.path, stagger_ms=args.stagger_ms,
+        pk=args.pk, sk=args.sk, converge_timeout=args.timeout,
+    )
+    lab = ConflictLab(conn, config)
+    progress = Progress()
+    lab.start()
+    try:
+        while not lab.wait(0.25):
+            p = lab.progress()
+            progress(f"conflict: {p.done}/{p.total} trials, {p.conflicts} conflicts, "
+                     f"{p.lost_writes} lost writes")
+    except KeyboardInterrupt:
+        lab.cancel()
+        lab.wait()
+    if lab.error is not None:
+        raise lab.error
+    results = lab.results()
+    summary = lab.summary()
+    if args.out:
+        if args.out.lower().endswith(".csv"):
+            lab.to_csv(args.out)
+        else:
+            lab.to_json(args.out)
+    if args.history:
+        lab.history.to_json(args.history)
+    bad = [r for r in results if not r.converged or r.lww == "violation"]
+    if args.json:
+        emit_json({
+            "run_id": lab.run_id,
+            "state": lab.state,
+            "summary": summary,
+            "trials": [r.to_dict() for r in results],
+        })
+    else:
+        print(format_table(
+            ["trial", "conflict", "winner", "lost", "lost incr.", "final", "LWW", "verdict",
+             "skew ms"],
+            [[r.trial, r.conflict, r.winner or "/".join(r.winner_candidates) or "-",
+              ",".join(r.lost) or "-", r.lost_increments, r.final, r.lww, r.verdict,
+              r.start_skew_ms] for r in results],
+        ))
+        rate = summary["conflict_rate"]
+        print(
+            f"{summary['trials']} trials, conflict rate "
+            f"{'n/a' if rate is None else f'{rate:.0%}'}, {summary['lost_writes']} lost writes"
+            + (f", {summary['lost_increments']} lost increments"
+               if args.mode == "increment" else "")
+            + f"; start skew median {summary['start_skew_ms_median']:.1f} ms, "
+            f"p99 {summary['start_skew_ms_p99']:.1f} ms"
+        )
+        if args.mode == "increment" and summary["lost_increments"]:
+            print("increments were lost: use absolute values (Bookmark = 25), as the workshop "
+                  "advises")
+    return 1 if bad else 0

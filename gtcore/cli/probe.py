@@ -1,0 +1,112 @@
+"""``probe``: measure replication lag per region pair with the lag probe.
+
+Exit 1 when ``--max-lag-ms`` is given and some pair's p99 is above it or any probe timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from gtcore.cli import Progress, emit_json, format_table
+from gtcore.errors import ConfigError
+from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, all_pairs, parse_pairs
+from gtcore.target import Connection
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "probe",
+        help="measure replication lag: write probe items, poll the other replicas until they "
+        "appear (bounds from request timings)",
+    )
+    p.add_argument("--samples", type=int, default=20, metavar="N",
+                   help="probes per source region (default 20)")
+    p.add_argument("--rate", type=float, default=2.0, metavar="R",
+                   help="probes started per second per source region (default 2)")
+    p.add_argument("--pairs", metavar="SRC:DST,...",
+                   help="region pairs to measure (default: every ordered pair of --regions)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for a probe in a replica before recording a timeout")
+    p.add_argument("--max-lag-ms", type=float, metavar="MS",
+                   help="fail (exit 1) when a pair's p99 lag is above MS or a probe timed out")
+    p.add_argument("--out", metavar="FILE.csv|FILE.json",
+                   help="write the samples (CSV) or samples+summary (JSON) to FILE")
+    p.add_argument("--history", metavar="FILE.json",
+                   help="write the raw operation history (re-checkable) to FILE")
+
+
+def _fmt(ms: float) -> str:
+    return "timeout" if math.isinf(ms) else ("-" if math.isnan(ms) else f"{ms:.0f}")
+
+
+def run(args: argparse.Namespace, conn: Connection) -> int:
+    pairs = parse_pairs(args.pairs) if args.pairs else all_pairs(conn.target.regions)
+    if args.out and Path(args.out).suffix.lower() not in (".csv", ".json"):
+        raise ConfigError(f"--out {args.out}: use a .csv or .json file name")
+    config = ProbeConfig(pairs=pairs, samples=args.samples, rate=args.rate, timeout=args.timeout)
+    probe = LagProbe(conn, config)
+    progress = Progress()
+    probe.start()
+    try:
+        while not probe.wait(0.25):
+            p = probe.progress()
+            progress(f"probe: {p.done}/{p.total} samples, {p.timeouts} timeouts, "
+                     f"{p.elapsed_s:.0f} s")
+    except KeyboardInterrupt:
+        probe.cancel()
+        probe.wait()
+    if probe.error is not None:
+        raise probe.error
+    summary = probe.summary()
+    if args.out:
+        if args.out.lower().endswith(".csv"):
+            probe.to_csv(args.out)
+        else:
+            probe.to_json(args.out)
+    if args.history:
+        probe.history.to_json(args.history)
+    failed: list[str] = []
+    if args.max_lag_ms is not None:
+        for row in summary.itertuples():
+            if row.timeouts:
+                failed.append(f"{row.source}->{row.destination}: {row.timeouts} timeouts")
+            elif row.p99_ms > args.max_lag_ms:
+                failed.append(f"{row.source}->{row.destination}: p99 {row.p99_ms:.0f} ms > "
+                              f"{args.max_lag_ms:.0f} ms")
+    if args.json:
+        emit_json({
+            "run_id": probe.run_id,
+            "state": probe.state,
+            "summary": [_clean(r) for r in summary.to_dict(orient="records")],
+            "max_lag_ms": args.max_lag_ms,
+            "failed": failed,
+            "warnings": probe.warnings,
+        })
+    else:
+        print(format_table(
+            ["source", "destination", "samples", "timeouts", "p50 ms", "p90 ms", "p99 ms",
+             "max ms", "bound width ms"],
+            [[r.source, r.destination, r.samples, r.timeouts, _fmt(r.p50_ms), _fmt(r.p90_ms),
+              _fmt(r.p99_ms), _fmt(r.max_ms), r.mean_width_ms] for r in summary.itertuples()],
+        ))
+        for w in probe.warnings:
+            print(f"warning: {w}")
+        if args.out:
+            print(f"samples written to {args.out}")
+        for f in failed:
+            print(f"FAIL {f}")
+    return 1 if failed else 0
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in row.items():
+        if hasattr(v, "item"):
+            v = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            v = None if math.isnan(v) else "inf"
+        out[k] = v
+    return out
