@@ -209,3 +209,18 @@ def test_read_only_target_is_refused(emulator, unique_table) -> None:
                              read_only=True))
     with pytest.raises(ReadOnlyError):
         ConflictLab(conn, ConflictConfig(trials=1)).run()
+
+
+def test_conflict_cli(emulator, lab_conn, capsys, tmp_path) -> None:
+    from gtcore.cli import main
+
+    base = ["--endpoint", emulator.endpoint, "--regions", ",".join(REGIONS[:2]),
+            "--table", lab_conn.target.table, "conflict"]
+    assert main([*base, "--trials", "2", "--mode", "increment"]) == 0
+    text = capsys.readouterr().out
+    assert "lost-updates" in text and "use absolute values" in text
+    out = tmp_path / "c.json"
+    assert main([*base, "--trials", "2", "--json", "--out", str(out)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["trials"] == 2 and doc["summary"]["conflicts"] == 2
+    assert json.loads(out.read_text())["summary"]["lost_writes"] == 2

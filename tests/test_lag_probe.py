@@ -327,3 +327,21 @@ def test_missing_table_fails_the_run_with_a_clear_error(emulator, unique_table) 
     assert "not found" in str(info.value) and info.value.region in REGIONS
     assert probe.state == "failed"
     assert set(probe.frame()["status"]) == {"write_failed"}
+
+
+def test_probe_cli(emulator, probe_conn, capsys, tmp_path) -> None:
+    from gtcore.cli import main
+
+    base = ["--endpoint", emulator.endpoint, "--regions", ",".join(REGIONS),
+            "--table", probe_conn.target.table, "probe", "--samples", "3", "--rate", "10"]
+    out_csv = tmp_path / "lag.csv"
+    assert main([*base, "--out", str(out_csv), "--max-lag-ms", "2000"]) == 0
+    text = capsys.readouterr().out
+    assert "us-west-2" in text and "p99 ms" in text
+    assert len(out_csv.read_text().splitlines()) == 7
+    # the lag is 100 ms: a 20 ms budget fails, with one JSON document on stdout
+    assert main([*base, "--pairs", "us-west-2:eu-west-1", "--max-lag-ms", "20", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["failed"] and doc["summary"][0]["p50_ms"] > 20
+    assert main([*base, "--pairs", "us-west-2"]) == 2
+    assert main([*base, "--out", str(tmp_path / "lag.txt")]) == 2
