@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import session
+from ui.drill_view import controls, current, player
 from ui.failure_view import last_change, region_panels
 from ui.layout import page_header
 
@@ -19,3 +20,25 @@ read_only = choice.read_only and not choice.is_emulator
 last_change()
 st.subheader("Regions")
 region_panels(read_only)
+
+st.subheader("Failover drill")
+st.markdown("The workshop's video player: it saves the bookmark through the active region's API "
+            "twice a second and reads it back from every region. Throttle the active region "
+            "above and watch it fail over after three failed writes — then check that no "
+            "acknowledged write was lost.")
+drill = current()
+controls(drill)
+drill_live = drill is not None and drill.phase in ("running", "converging")
+
+
+@st.fragment(run_every=0.5 if drill_live else None)
+def drill_view() -> None:
+    now = current()
+    if now is None:
+        return
+    player(now)
+    if drill_live and now.phase not in ("running", "converging"):
+        st.rerun()
+
+
+drill_view()

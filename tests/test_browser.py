@@ -109,6 +109,7 @@ def no_exceptions(page: Page) -> None:
 
 
 def shot(page: Page, name: str) -> None:
+    settle(page)
     # Streamlit scrolls inside its own container: make the window as tall as the page.
     height = page.evaluate(
         "() => Math.max(1000, document.querySelector(\"[data-testid='stMain']\")"
@@ -187,3 +188,22 @@ def test_throttle_and_restore_through_the_ui(page: Page, server: str) -> None:
     expect(page.get_by_text(re.compile(r"us-west-2: restored"))).to_be_visible(timeout=30_000)
     no_exceptions(page)
     shot(page, "action-restored")
+
+
+def test_failover_drill_through_the_ui(page: Page, server: str) -> None:
+    visit(page, server, "region_failure")
+    page.get_by_role("button", name="Start watching").click()
+    expect(page.get_by_text(re.compile(r"read in \d+ ms")).first).to_be_visible(timeout=20_000)
+    page.get_by_role("button", name="Throttle", exact=True).first.click()
+    page.get_by_role("button", name="Yes, throttle").click()
+    expect(page.get_by_text("failed over from us-west-2")).to_be_visible(timeout=30_000)
+    no_exceptions(page)
+    shot(page, "action-drill-failed-over")
+    page.get_by_role("button", name="Restore", exact=True).first.click()
+    page.get_by_role("button", name="Yes, restore").click()
+    expect(page.get_by_text(re.compile(r"us-west-2: restored"))).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Stop and judge").click()
+    expect(page.get_by_text(re.compile(r"Passed: 0 acknowledged writes lost")).first).to_be_visible(
+        timeout=60_000)
+    no_exceptions(page)
+    shot(page, "action-drill-verdict")

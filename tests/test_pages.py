@@ -314,3 +314,37 @@ def test_sidebar_apply_changes_the_target(choice: Choice) -> None:
     assert_clean(at)
     assert at.session_state["gt_choice"].regions == ("eu-west-1", "us-west-2")
     assert any("no regions given" in e.value for e in at.error)
+
+
+def test_failover_drill_fails_over_and_loses_nothing(choice: Choice, conn: Connection) -> None:
+    at = open_app(choice, "pages/region_failure.py")
+    at.button(key="drill_start").click().run()
+    assert_clean(at)
+    drill = at.session_state["failover_drill"]
+    try:
+        wait_for(lambda: drill.state().tick >= 2, 15)
+        at.button(key="throttle_us-west-2_ask").click().run()
+        at.button(key="throttle_us-west-2_yes").click().run()
+        assert_clean(at)
+        wait_for(lambda: drill.active == "eu-west-1", 20)
+        at.run()
+        assert_clean(at)
+        assert "failed over from us-west-2" in texts(at)
+        at.button(key="restore_us-west-2_ask").click().run()
+        at.button(key="restore_us-west-2_yes").click().run()
+        wait_for(lambda: drill.active == "us-west-2", 30)
+        at.button(key="drill_stop").click().run()
+        assert drill.wait(60)
+        at.run()
+        assert_clean(at)
+    finally:
+        drill.stop()
+        restore_region(conn, "us-west-2")
+    verdict = drill.verdict
+    assert verdict is not None and verdict.passed, verdict.describe()
+    shown = texts(at)
+    assert "Passed: 0 acknowledged writes lost (RPO)" in shown
+    assert verdict.rto_ms is not None and f"recovery time {verdict.rto_ms / 1000:.1f} s" in shown
+    latency = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Write latency")]
+    names = {t["name"] for t in latency[0]["data"]}
+    assert {"us-west-2 ok", "us-west-2 failed", "eu-west-1 ok"} <= names
