@@ -45,6 +45,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _parse_regions(value: str | Iterable[str]) -> tuple[str, ...]:
+    if not isinstance(value, str | list | tuple):
+        raise ConfigError(
+            f"regions must be a comma-separated string or a list of names, got {value!r}",
+            hint="use names like us-west-2,eu-west-1 (home region first)",
+        )
     items = value.split(",") if isinstance(value, str) else list(value)
     out: list[str] = []
     for raw in items:
@@ -75,8 +80,18 @@ def _check_table(name: str) -> str:
 
 
 def _check_endpoint(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(url) if isinstance(url, str) and url.isprintable() else None
+        port = parsed.port if parsed is not None else None  # raises for a port that is no number
+    except ValueError:
+        parsed = port = None
+    if (
+        parsed is None
+        or parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or " " in url
+        or port == 0
+    ):
         raise ConfigError(
             f"{url!r} is not an endpoint URL",
             hint="use e.g. http://127.0.0.1:4566 (or leave it unset for real AWS)",
@@ -103,6 +118,10 @@ def _load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(
             f"cannot read config file {p}: {err.strerror or err}",
             hint="check the --config path",
+        ) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"config file {p} is not UTF-8 text", hint="save it as UTF-8 TOML or JSON"
         ) from err
     data: Any
     try:
@@ -149,7 +168,9 @@ class Target:
         _check_table(self.table)
         if self.endpoint is not None:
             object.__setattr__(self, "endpoint", _check_endpoint(self.endpoint))
-        if self.profile is not None and not str(self.profile).strip():
+        if self.profile is not None and not isinstance(self.profile, str):
+            raise ConfigError(f"profile must be a profile name, got {self.profile!r}")
+        if self.profile is not None and not self.profile.strip():
             object.__setattr__(self, "profile", None)
 
     @property
