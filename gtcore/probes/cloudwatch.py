@@ -12,6 +12,7 @@ empty frame.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,8 @@ _ALLOWED_STATS = {"Average", "Minimum", "Maximum", "SampleCount", "Sum"}
 _MAX_QUERIES = 500  # GetMetricData limit per call
 _MAX_POINTS = 100_800  # datapoints one GetMetricData page may return
 
+
+_MAX_WINDOW_S = 455 * 24 * 3600.0  # CloudWatch's retention (15 months)
 
 @dataclass(frozen=True)
 class PairState:
@@ -237,7 +240,13 @@ def replication_latency(
             hint=f"choose from {', '.join(sorted(_ALLOWED_STATS))}",
         )
     period = _check_period(period)
-    span = window if isinstance(window, timedelta) else timedelta(seconds=float(window))
+    seconds = window.total_seconds() if isinstance(window, timedelta) else float(window)
+    if not math.isfinite(seconds) or not 0 < seconds <= _MAX_WINDOW_S:
+        raise ConfigError(
+            f"window must be a positive number of seconds up to 455 days, got {window!r}",
+            hint="e.g. --window 60 (minutes); CloudWatch keeps datapoints for 15 months",
+        )
+    span = timedelta(seconds=seconds)
     if span.total_seconds() < period:
         raise ConfigError(
             f"window ({span.total_seconds():.0f}s) is shorter than the period ({period}s)"
