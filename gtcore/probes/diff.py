@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -364,8 +365,12 @@ def diff_replicas(
     """
     if not 1 <= segments <= 64:
         raise ConfigError(f"segments must be between 1 and 64, got {segments}")
-    if settle_seconds < 0 or rechecks < 1:
-        raise ConfigError("settle_seconds must be >= 0 and rechecks >= 1")
+    if not math.isfinite(settle_seconds) or settle_seconds < 0 or rechecks < 1:
+        raise ConfigError(
+            f"settle must be a number of seconds >= 0 (got {settle_seconds!r}) and rechecks "
+            f">= 1 (got {rechecks!r})",
+            hint="e.g. --settle 3 --rechecks 3",
+        )
     cancel = cancel or threading.Event()
     regs = tuple(regions) if regions is not None else conn.target.regions
     report = DiffReport(table=conn.target.table, regions=regs)
