@@ -19,6 +19,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from emulator_helpers import client, key, make_global, scan_all, wait_for
 
 from gtcore.actions.throttle import TAG, restore_all, throttle_states, throttled_regions
@@ -88,6 +89,91 @@ def test_probe_against_a_region_isolated_from_the_start_fails_only_that_region(e
     assert by_source["eu-west-1"] <= {"write_failed", "write_unknown"}
     assert by_source["us-west-2"] == {"timeout"}  # written, never seen in the isolated replica
     assert run.warnings, "the probe items left in the isolated region were not reported"
+
+
+# --- isolated regions during the failover drill ---------------------------------------------
+
+
+@pytest.fixture
+def workshop3(make_emulator):
+    """A private emulator with the workshop in three regions (its regional API serves it)."""
+    from gtcore.workshop import setup_workshop
+
+    emu = make_emulator()
+    conn = Connection(Target(regions=REGIONS3, endpoint=emu.endpoint))
+    assert setup_workshop(conn).ok
+    yield emu, conn
+    for r in REGIONS3:  # whatever happened, no region stays isolated
+        emu.heal(r)
+
+
+def _bookmarks(conn: Connection, video: str) -> dict[str, str]:
+    out = {}
+    for r in conn.regions:
+        item = conn.client("dynamodb", r).get_item(
+            TableName=conn.target.table, ConsistentRead=True,
+            Key={"PK": {"S": "user10"}, "SK": {"S": video}}).get("Item", {})
+        out[r] = item.get("bookmark", {}).get("S")
+    return out
+
+
+def test_drill_fails_over_twice_when_regions_go_down_one_after_another(workshop3):
+    from gtcore.experiments.drill import DrillConfig, FailoverDrill
+
+    emu, conn = workshop3
+    drill = FailoverDrill(conn, DrillConfig(video="07", interval=0.1, health_every=3,
+                                            converge_timeout=20)).start()
+    try:
+        time.sleep(0.5)
+        emu.isolate("us-west-2")  # home down: over to eu-west-1
+        wait_for(lambda: drill.active == "eu-west-1", timeout=15)
+        time.sleep(0.3)
+        emu.isolate("eu-west-1")  # and the region it fled to: over to ap-southeast-2
+        wait_for(lambda: drill.active == "ap-southeast-2", timeout=15)
+        time.sleep(0.5)
+        state = drill.state()
+        assert state.phase == "running" and not state.regions["eu-west-1"].ok
+        emu.heal("eu-west-1")
+        emu.heal("us-west-2")
+        wait_for(lambda: drill.active == "us-west-2", timeout=15)  # automatic failback home
+        time.sleep(0.5)
+    finally:
+        emu.heal("eu-west-1")
+        emu.heal("us-west-2")
+        drill.stop()
+    assert drill.wait(60) and drill.phase == "done", drill.error
+    v = drill.verdict
+    assert v.passed and v.lost_acked == 0, v.describe()
+    assert [s["to"] for s in v.failovers] == ["eu-west-1", "ap-southeast-2", "us-west-2"]
+    assert {o.region for o in v.outages} == {"us-west-2", "eu-west-1"}
+    assert all(o.rto_ms is not None and o.elsewhere for o in v.outages), v.outages
+    assert set(_bookmarks(conn, "07").values()) == {v.last_acked}
+    print(f"cascade drill: {v.writes} writes, {v.acked} acked, lost: {v.lost_acked}, "
+          f"RTO {v.rto_ms:.0f} ms")
+
+
+def test_drill_keeps_writing_home_while_a_replica_is_isolated(workshop3):
+    from gtcore.experiments.drill import DrillConfig, FailoverDrill
+
+    emu, conn = workshop3
+    drill = FailoverDrill(conn, DrillConfig(video="08", interval=0.1)).start()
+    try:
+        time.sleep(0.4)
+        emu.isolate("ap-southeast-2")
+        time.sleep(1.0)
+        state = drill.state()
+        view = state.regions["ap-southeast-2"]
+        assert not view.ok and view.error and "ap-southeast-2" in view.error
+        assert state.active == "us-west-2" and state.consecutive_failures == 0
+        emu.heal("ap-southeast-2")
+        time.sleep(0.6)
+    finally:
+        emu.heal("ap-southeast-2")
+        drill.stop()
+    assert drill.wait(60), "the drill did not end"
+    v = drill.verdict
+    assert v.passed and v.lost_acked == 0 and v.failovers == [] and v.failed == 0, v.describe()
+    assert set(_bookmarks(conn, "08").values()) == {v.last_acked}
 
 
 # --- replication paused during 1,000 writes --------------------------------------------------
