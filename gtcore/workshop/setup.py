@@ -1,0 +1,61 @@
+"""``setup up``: create what the workshop needs, in order (see :mod:`gtcore.workshop`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gtcore.errors import ReadOnlyError
+from gtcore.workshop.api_urls import DeployFn, _check_apis, _ensure_api_urls
+from gtcore.workshop.functions import _ensure_functions
+from gtcore.workshop.report import ProgressFn, SetupReport, _Run
+from gtcore.workshop.sample_data import sample_items
+from gtcore.workshop.sample_load import _load_items, _verify_items
+from gtcore.workshop.table import _ensure_replicas, _ensure_table, _find_anchor, _wait_seconds
+
+
+def setup_workshop(
+    conn: Any,
+    *,
+    progress: ProgressFn | None = None,
+    load_data: bool = True,
+    deploy: DeployFn | None = None,
+    discover: bool = True,
+    timeout: float | None = None,
+    sample_path: Path | str | None = None,
+) -> SetupReport:
+    """Create what the workshop needs on ``conn.target``; see the package docstring.
+
+    ``deploy(table, region) -> url`` deploys the regional API to AWS (the CLI passes one that
+    runs ``chalice deploy`` when given ``--deploy-api``); without it, existing APIs are
+    discovered (unless ``discover=False``). ``timeout`` bounds each wait (default 60 s on the
+    emulator, 30 min on AWS).
+    """
+    target = conn.target
+    if target.read_only:
+        raise ReadOnlyError(
+            "setup creates the table, replicas and data, and this target is read-only",
+            hint="drop --read-only (and read_only in the config) to run setup",
+            action="set up the workshop",
+        )
+    items = sample_items(sample_path) if load_data else []
+    n = len(target.regions)
+    total = 1 + (n - 1) + 1 + (2 if load_data else 0) + 2 * n + 1
+    run = _Run(conn, "up", progress, total)
+    wait = _wait_seconds(target, timeout)
+
+    # The table's anchor: the first listed region that has it (a replica removed earlier may
+    # have been the home one), else the home region, where it is created.
+    home = _find_anchor(run) or target.regions[0]
+    others = [r for r in target.regions if r != home]
+    _ensure_table(run, home, wait)
+    _ensure_replicas(run, home, others, wait)
+    if load_data:
+        _load_items(run, home, items)
+        _verify_items(run, items, wait)
+    if target.is_local:
+        _ensure_functions(run)
+    else:
+        _ensure_api_urls(run, deploy, discover)
+    _check_apis(run)
+    return run.finish()
