@@ -19,10 +19,12 @@ This module imports only chalice, boto3 and the standard library (it ships in th
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -56,6 +58,9 @@ ROUTES = (
     "/update/{PK}/{SK}/{VAL}/{THUMB}",
     "/set/{PK}/{SK}/{VAL}",
 )
+
+# A route's view function: path parts as keyword arguments in, an answer out.
+View = Callable[..., Response]
 
 
 class BadRequest(Exception):
@@ -133,11 +138,53 @@ def create_app(
             return False
         raise BadRequest(f"consistent must be true or false, got {value!r}")
 
-    @app.route("/", methods=["GET"], cors=True)
+    def get_route(path: str) -> Callable[[View], View]:
+        """``app.route`` for a GET route with CORS whose view may raise BadRequest while reading
+        its path parts and query (answered 400)."""
+
+        def register(view: View) -> View:
+            @functools.wraps(view)
+            def refusing_bad_requests(**parts: str) -> Response:
+                try:
+                    return view(**parts)
+                except BadRequest as err:
+                    return bad_request(err)
+
+            return app.route(path, methods=["GET"], cors=True)(refusing_bad_requests)
+
+        return register
+
+    def read_items(op: str, consistent: bool, **params: Any) -> Response:
+        """Scan or Query (``op``): the page of items, its count, whether more were left."""
+        result, ms, failed = call(op, ConsistentRead=consistent, **params)
+        if failed is not None:
+            return failed
+        items = [_jsonable(item) for item in result.get("Items", [])]
+        body = {"Items": items, "Count": len(items), "ConsistentRead": consistent,
+                "Truncated": "LastEvaluatedKey" in result}
+        return answer(body, 200, ms)
+
+    def update(key: dict, expression: str, values: dict, rejected_hint: str = "") -> Response:
+        """UpdateItem ``expression`` on ``key``, answering the attributes it set; a rejected
+        update (400) gets ``rejected_hint`` added to its message."""
+        result, ms, failed = call(
+            "update_item",
+            Key=key,
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_NEW",
+        )
+        if failed is not None:
+            if rejected_hint and failed.status_code == 400:
+                failed.body["Message"] += rejected_hint
+            return failed
+        return answer(_updated(result, key), 200, ms)
+
+    @get_route("/")
     def ping() -> Response:
         return answer({"ping": "ok"})
 
-    @app.route("/health", methods=["GET"], cors=True)
+    @get_route("/health")
     def health() -> Response:
         key = {"PK": {"S": DEMO_PK}, "SK": {"S": DEMO_SK}}
         result, ms, failed = call("get_item", Key=key, ConsistentRead=True)
@@ -146,48 +193,25 @@ def create_app(
             return failed
         return answer({"status": "ok", "Table": table, "ItemFound": "Item" in result}, 200, ms)
 
-    @app.route("/scan", methods=["GET"], cors=True)
+    @get_route("/scan")
     def scan() -> Response:
-        try:
-            consistent = consistent_param()
-        except BadRequest as err:
-            return bad_request(err)
-        result, ms, failed = call("scan", ConsistentRead=consistent)
-        if failed is not None:
-            return failed
-        items = [_jsonable(item) for item in result.get("Items", [])]
-        body = {"Items": items, "Count": len(items), "ConsistentRead": consistent,
-                "Truncated": "LastEvaluatedKey" in result}
-        return answer(body, 200, ms)
+        return read_items("scan", consistent_param())
 
-    @app.route("/query/{PK}", methods=["GET"], cors=True)
+    @get_route("/query/{PK}")
     def query(PK: str) -> Response:  # noqa: N803 - the workshop's parameter names
-        try:
-            pk = _key_part(PK, "PK", MAX_PK_BYTES)
-            consistent = consistent_param()
-        except BadRequest as err:
-            return bad_request(err)
-        result, ms, failed = call(
+        pk = _key_part(PK, "PK", MAX_PK_BYTES)
+        return read_items(
             "query",
+            consistent_param(),
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": "PK"},
             ExpressionAttributeValues={":pk": {"S": pk}},
-            ConsistentRead=consistent,
         )
-        if failed is not None:
-            return failed
-        items = [_jsonable(item) for item in result.get("Items", [])]
-        body = {"Items": items, "Count": len(items), "ConsistentRead": consistent,
-                "Truncated": "LastEvaluatedKey" in result}
-        return answer(body, 200, ms)
 
-    @app.route("/get/{PK}/{SK}", methods=["GET"], cors=True)
+    @get_route("/get/{PK}/{SK}")
     def get(PK: str, SK: str) -> Response:  # noqa: N803
-        try:
-            key = _item_key(PK, SK)
-            consistent = consistent_param()
-        except BadRequest as err:
-            return bad_request(err)
+        key = _item_key(PK, SK)
+        consistent = consistent_param()
         result, ms, failed = call("get_item", Key=key, ConsistentRead=consistent)
         if failed is not None:
             return failed
@@ -196,65 +220,31 @@ def create_app(
                 "ConsistentRead": consistent}
         return answer(body, 200, ms)
 
-    @app.route("/update/{PK}/{SK}/{VAL}", methods=["GET"], cors=True)
+    @get_route("/update/{PK}/{SK}/{VAL}")
     def increment(PK: str, SK: str, VAL: str) -> Response:  # noqa: N803
-        try:
-            key = _item_key(PK, SK)
-            delta = _number(VAL, "VAL")
-        except BadRequest as err:
-            return bad_request(err)
-        result, ms, failed = call(
-            "update_item",
-            Key=key,
-            UpdateExpression="SET Bookmark = Bookmark + :inc",
-            ExpressionAttributeValues={":inc": {"N": delta}},
-            ReturnValues="UPDATED_NEW",
+        key = _item_key(PK, SK)
+        delta = _number(VAL, "VAL")
+        return update(
+            key,
+            "SET Bookmark = Bookmark + :inc",
+            {":inc": {"N": delta}},
+            rejected_hint=f" (the item needs a numeric Bookmark to increment; "
+            f"set one with /set/{PK}/{SK}/0)",
         )
-        if failed is not None:
-            if failed.status_code == 400:
-                failed.body["Message"] += (
-                    f" (the item needs a numeric Bookmark to increment; "
-                    f"set one with /set/{PK}/{SK}/0)"
-                )
-            return failed
-        return answer(_updated(result, key), 200, ms)
 
-    @app.route("/update/{PK}/{SK}/{VAL}/{THUMB}", methods=["GET"], cors=True)
+    @get_route("/update/{PK}/{SK}/{VAL}/{THUMB}")
     def set_bookmark(PK: str, SK: str, VAL: str, THUMB: str) -> Response:  # noqa: N803
-        try:
-            key = _item_key(PK, SK)
-            value = _fraction(VAL)
-            thumb = _thumb(THUMB)
-        except BadRequest as err:
-            return bad_request(err)
-        result, ms, failed = call(
-            "update_item",
-            Key=key,
-            UpdateExpression="SET bookmark = :val, thumb = :thumb",
-            ExpressionAttributeValues={":val": {"S": value}, ":thumb": {"S": thumb}},
-            ReturnValues="UPDATED_NEW",
-        )
-        if failed is not None:
-            return failed
-        return answer(_updated(result, key), 200, ms)
+        key = _item_key(PK, SK)
+        value = _fraction(VAL)
+        thumb = _thumb(THUMB)
+        return update(key, "SET bookmark = :val, thumb = :thumb",
+                      {":val": {"S": value}, ":thumb": {"S": thumb}})
 
-    @app.route("/set/{PK}/{SK}/{VAL}", methods=["GET"], cors=True)
+    @get_route("/set/{PK}/{SK}/{VAL}")
     def set_value(PK: str, SK: str, VAL: str) -> Response:  # noqa: N803
-        try:
-            key = _item_key(PK, SK)
-            value = _number(VAL, "VAL")
-        except BadRequest as err:
-            return bad_request(err)
-        result, ms, failed = call(
-            "update_item",
-            Key=key,
-            UpdateExpression="SET Bookmark = :val",
-            ExpressionAttributeValues={":val": {"N": value}},
-            ReturnValues="UPDATED_NEW",
-        )
-        if failed is not None:
-            return failed
-        return answer(_updated(result, key), 200, ms)
+        key = _item_key(PK, SK)
+        value = _number(VAL, "VAL")
+        return update(key, "SET Bookmark = :val", {":val": {"N": value}})
 
     return app
 
