@@ -677,14 +677,18 @@ class LagProbe:
         cfg = self.config
         dense = cfg.poll_interval / cfg.readers
         elapsed = now - task.write_done.time
-        if task.expected is not None:
-            centre, guard = task.expected
-            window = centre - guard
-            if elapsed < window:  # approach the window in few, shrinking steps
-                return min(max((window - elapsed) * 0.6, dense), 0.25)
-            if elapsed < centre + guard:
-                return max(dense, guard / 30.0)
-        return max(dense, elapsed * 0.02)
+        if task.expected is None:
+            return max(dense, elapsed * 0.02)
+        centre, guard = task.expected
+        window = centre - guard
+        if elapsed < window:  # approach the window in few, shrinking steps
+            return min(max((window - elapsed) * 0.6, dense), 0.25)
+        in_window = max(dense, guard / 30.0)
+        late = elapsed - (centre + guard)
+        if late <= 0:
+            return in_window
+        # later than expected: back off gradually, up to the growth of an unknown lag
+        return min(in_window + late * 0.25, max(in_window, elapsed * 0.02))
 
     def _reader(self, dst: str, n: int) -> None:
         q = self._queues[dst]
