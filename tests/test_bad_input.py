@@ -257,16 +257,16 @@ def _cli_shape(parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
     return sorted(sub.choices), sorted(flags)
 
 
-def _gtcore_shape() -> tuple[list[str], list[str]]:
+def _gtcore_parser() -> argparse.ArgumentParser:
     from gtcore.cli import build_parser
 
-    return _cli_shape(build_parser())
+    return build_parser()
 
 
-def _setup_shape() -> tuple[list[str], list[str]]:
+def _setup_parser() -> argparse.ArgumentParser:
     from setup.cli import _parser
 
-    return _cli_shape(_parser())
+    return _parser()
 
 
 _VALUES = ["us-west-2", "eu-west-1", "us-west-2,eu-west-1", "eu-west-1,us-west-2,eu-west-1",
@@ -276,47 +276,101 @@ _VALUES = ["us-west-2", "eu-west-1", "us-west-2,eu-west-1", "eu-west-1,us-west-2
            "http://", "Average", "Average,p99", "Sum", "none", "true", "--", "-", "\u2603"]
 
 
+def _specs(parser: argparse.ArgumentParser) -> dict[str, tuple[list[tuple[str, bool, tuple[str, ...]]],
+                                                              int]]:
+    """Per command: its options (flag, takes a value, its choices) and how many positionals."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    specs = {}
+    for name, p in sub.choices.items():
+        opts, positionals = [], 0
+        for a in p._actions:
+            if isinstance(a, argparse._HelpAction):
+                continue
+            if a.option_strings:
+                flag = next(o for o in a.option_strings if o.startswith("--"))
+                opts.append((flag, a.nargs != 0, tuple(str(c) for c in (a.choices or []))))
+            else:
+                positionals += 1
+        specs[name] = (opts, positionals)
+    return specs
+
+
+_NUMBERS = ["0", "1", "2", "3", "0.1", "0.2", "-1", "-0.5", "1e9", "nan", "inf", "x"]
+
+
 @st.composite
-def argvs(draw, shape, config_paths: list[str]) -> list[str]:
-    commands, flags = shape
-    word = st.one_of(
-        st.sampled_from(commands + ["bogus"]),
-        st.sampled_from(flags + ["--nope", "-x", "--json", "--help"]),
-        st.sampled_from(_VALUES + config_paths),
-        st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.,= ", max_size=15),
-    )
-    head = draw(st.one_of(st.just([]), st.sampled_from(commands).map(lambda c: [c])))
-    tail = draw(st.lists(word, max_size=7))
-    flag_values = draw(st.lists(st.tuples(st.sampled_from(flags), st.sampled_from(
-        _VALUES + config_paths)), max_size=3))
-    return head + tail + [x for pair in flag_values for x in pair]
+def argvs(draw, parser: argparse.ArgumentParser, config_paths: list[str]) -> list[str]:
+    """Mostly well-formed command lines with odd values (so most get past argparse and into
+    the command), sometimes plain noise."""
+    specs = _specs(parser)
+    commands, flags = _cli_shape(parser)
+    if draw(st.integers(0, 9)) == 0:  # noise
+        word = st.one_of(st.sampled_from(commands + ["bogus"]),
+                         st.sampled_from(flags + ["--nope", "-x", "--help"]),
+                         st.sampled_from(_VALUES + config_paths),
+                         st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.,= ",
+                                 max_size=15))
+        return draw(st.lists(word, max_size=8))
+    command = draw(st.sampled_from(sorted(specs)))
+    opts, positionals = specs[command]
+    argv = [command]
+    value = st.sampled_from(_VALUES + _NUMBERS + config_paths)
+    for _ in range(draw(st.integers(0, 2)) if positionals else 0):
+        argv.append(draw(st.sampled_from(["us-west-2", "eu-west-1", "ap-south-1", "nope",
+                                          "--all"])))
+    for flag, takes, choices in draw(st.lists(st.sampled_from(opts), max_size=4, unique=True)):
+        if flag == "--regions":
+            continue  # the table lives in REGIONS; odd regions are covered by --regions tests
+        argv.append(flag)
+        if takes:
+            argv.append(draw(st.sampled_from(list(choices)) if choices and draw(st.booleans())
+                             else value))
+    return argv
 
 
-@pytest.fixture(scope="module")
-def config_files(tmp_path_factory) -> list[str]:
-    d = tmp_path_factory.mktemp("configs")
-    files = {
-        "good.toml": 'regions = "us-west-2,eu-west-1"\ntable = "global-serverless"\n',
-        "types.toml": "regions = 5\ntable = [1]\nendpoint = 7\nprofile = 3\nread_only = 2\n",
-        "endpoint.toml": 'endpoint = "http://[::1"\n',
-        "port.json": '{"endpoint": "http://127.0.0.1:notaport"}',
-        "unknown.toml": 'colour = "blue"\n',
-        "broken.json": '{"regions": ',
-        "list.json": '["us-west-2"]',
-        "binary.toml": None,
-        "empty.toml": "",
-    }
-    paths = []
-    for name, text in files.items():
-        p = d / name
-        if text is None:
-            p.write_bytes(b"\xff\xfe\x00\x81 regions")
-        else:
-            p.write_text(text)
-        paths.append(str(p))
-    paths.append(str(d / "missing.toml"))
-    paths.append(str(d))  # a directory
-    return paths
+CONFIG_FILES: dict[str, str | bytes | None] = {
+    "good.toml": 'regions = "us-west-2,eu-west-1"\ntable = "global-serverless"\n',
+    "types.toml": "regions = 5\ntable = [1]\nendpoint = 7\nprofile = 3\nread_only = 2\n",
+    "endpoint.toml": 'endpoint = "http://[::1"\n',
+    "port.json": '{"endpoint": "http://127.0.0.1:notaport"}',
+    "unknown.toml": 'colour = "blue"\n',
+    "broken.json": '{"regions": ',
+    "list.json": '["us-west-2"]',
+    "binary.toml": b"\xff\xfe\x00\x81 regions",
+    "empty.toml": "",
+    "missing.toml": None,
+    "adir": None,
+}
+
+
+@pytest.fixture
+def config_files() -> list[str]:
+    """Names of config files (good and bad) made afresh in the current directory by
+    ``_fresh_cwd`` before every example (a command may write --out/--history over them)."""
+    return list(CONFIG_FILES)
+
+
+@contextlib.contextmanager
+def _fresh_cwd() -> Any:
+    """Run one example in a new empty directory holding the config files: whatever a command
+    writes (--out, --history) lands there."""
+    import os
+    import tempfile
+
+    old = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="gt-bad-input-") as d:
+        for name, body in CONFIG_FILES.items():
+            if name == "adir":
+                os.mkdir(os.path.join(d, name))
+            elif isinstance(body, bytes):
+                Path(d, name).write_bytes(body)
+            elif body is not None:
+                Path(d, name).write_text(body)
+        os.chdir(d)
+        try:
+            yield d
+        finally:
+            os.chdir(old)
 
 
 def _run_cli(main: Any, argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
@@ -349,6 +403,10 @@ def _check_cli(argv: list[str], rc: int, out: str, err: str) -> None:
     assert "Traceback" not in out + err, where
     assert "unexpected" not in err, where  # the CLI's catch-all for bugs
     lines = [line for line in err.splitlines() if line.strip()]
+    if rc == 2 and not lines and "--json" in argv:  # the message is in the JSON document
+        doc = json.loads(out)
+        assert doc["error"]["message"] and "\n" not in doc["error"]["text"], where
+        return
     if rc == 2:
         assert lines, where
         last = lines[-1]
@@ -360,18 +418,18 @@ def _check_cli(argv: list[str], rc: int, out: str, err: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_table(emulator) -> tuple[str, str]:
-    """A global table on the session emulator with items, one of them not yet replicated (so
-    the diff has a candidate to settle): the fuzzed read-only commands get past their first
-    call."""
+def live_table(api_emulator) -> tuple[str, str]:
+    """A global table with items on the module's private emulator (in another process, so its
+    threads never write into the output captured here): the fuzzed read-only commands get
+    past their first call."""
     from emulator_helpers import key, make_global
 
     table = f"gt-bad-input-{uuid.uuid4().hex[:8]}"
-    clients = make_global(emulator.endpoint, table, REGIONS)
+    clients = make_global(api_emulator.endpoint, table, REGIONS)
     for i in range(5):
         clients["us-west-2"].put_item(TableName=table, Item={**key(f"k{i}"), "v": {"N": str(i)}})
-    assert emulator.wait_replicated(10)
-    return emulator.endpoint, table
+    assert api_emulator.wait_replicated(10)
+    return api_emulator.endpoint, table
 
 
 @FUZZ
@@ -389,8 +447,9 @@ def test_gtcore_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint if live else CLOSED)
     monkeypatch.setenv("GT_READ_ONLY", "1")
     monkeypatch.delenv("GT_CONFIG", raising=False)
-    argv = data.draw(argvs(_gtcore_shape(), config_files), label="argv")
-    rc, out, err = _run_cli(main, argv)
+    argv = data.draw(argvs(_gtcore_parser(), config_files), label="argv")
+    with _fresh_cwd():
+        rc, out, err = _run_cli(main, argv)
     _check_cli(argv, rc, out, err)
     if "--json" in argv and rc != 0 and out.strip() and "--help" not in argv and "-h" not in argv:
         with contextlib.suppress(ValueError):
@@ -406,8 +465,9 @@ def test_setup_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(data, con
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", CLOSED)
     monkeypatch.delenv("GT_CONFIG", raising=False)
-    argv = data.draw(argvs(_setup_shape(), config_files), label="argv")
-    rc, out, err = _run_cli(main, argv)
+    argv = data.draw(argvs(_setup_parser(), config_files), label="argv")
+    with _fresh_cwd():
+        rc, out, err = _run_cli(main, argv)
     _check_cli(argv, rc, out, err)
 
 
