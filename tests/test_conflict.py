@@ -224,3 +224,26 @@ def test_conflict_cli(emulator, lab_conn, capsys, tmp_path) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert doc["summary"]["trials"] == 2 and doc["summary"]["conflicts"] == 2
     assert json.loads(out.read_text())["summary"]["lost_writes"] == 2
+
+
+def test_isolated_writer_is_recorded_unknown_and_the_trial_diverges(emulator, lab_conn) -> None:
+    lab = ConflictLab(lab_conn, ConflictConfig(regions=REGIONS[:2], trials=3,
+                                               converge_timeout=0.5, settle=0.2)).start()
+    try:
+        while lab.progress().done < 1 and not lab.wait(0.01):
+            pass
+        emulator.isolate("eu-west-1")
+        assert lab.wait(30)
+    finally:
+        emulator.heal("eu-west-1")
+    results = lab.results()
+    assert lab.state == "done" and len(results) == 3
+    assert results[0].converged and results[0].conflict
+    for r in results[1:]:
+        assert r.verdict == "diverged" and not r.converged
+        status = {w.region: w.status for w in r.writes}
+        assert status == {"us-west-2": "ok", "eu-west-1": "info"}  # 503: outcome unknown
+        assert r.final_by_region["eu-west-1"] is None
+    assert lab.summary()["diverged"] == 2
+    _recheck_matches(lab)
+    assert emulator.wait_replicated(10.0)

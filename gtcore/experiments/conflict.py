@@ -556,15 +556,26 @@ class ConflictProgress:
     error: str | None = None
 
 
+@dataclass
+class _Job:
+    """One trial's write for one worker; ``finished`` and the ops belong to this trial only,
+    so a writer that comes back late from an earlier trial cannot be mistaken for this one."""
+
+    trial: int
+    amount: int
+    tag: str | None
+    finished: threading.Event = field(default_factory=threading.Event)
+    invoked: Op | None = None
+    done: Op | None = None
+
+
 class _Worker(threading.Thread):
     """One region's writer: waits at the barrier, writes, reports."""
 
     def __init__(self, lab: ConflictLab, port: _Port, index: int) -> None:
         super().__init__(name=f"conflict-{port.region}", daemon=True)
         self.lab, self.port, self.index = lab, port, index
-        self.job: tuple[int, int, str | None] | None = None
-        self.finished = threading.Event()
-        self.pair: tuple[Op, Op] | None = None
+        self.job: _Job | None = None
 
     def run(self) -> None:
         lab = self.lab
@@ -573,18 +584,19 @@ class _Worker(threading.Thread):
                 lab._barrier.wait()
             except threading.BrokenBarrierError:
                 return
-            if lab._stopping or self.job is None:
+            job = self.job
+            if lab._stopping or job is None:
                 return
-            trial, amount, tag = self.job
             offset_ms = self.index * lab.config.stagger_ms
             if offset_ms:
                 time.sleep(offset_ms / 1000.0)
             inv = lab.history.invoke(
-                f"writer:{self.port.region}", lab.config.mode, self.port.region, amount,
-                trial=trial, tag=tag, offset_ms=offset_ms,
+                f"writer:{self.port.region}", lab.config.mode, self.port.region, job.amount,
+                trial=job.trial, tag=job.tag, offset_ms=offset_ms,
             )
+            job.invoked = inv
             try:
-                wrote = self.port.write(lab.config.mode, amount, tag)
+                wrote = self.port.write(lab.config.mode, job.amount, job.tag)
                 done = lab.history.ok(inv, {
                     "old": wrote.old, "old_tag": wrote.old_tag, "new": wrote.new,
                     "old_known": wrote.old_known,
@@ -594,8 +606,8 @@ class _Worker(threading.Thread):
                 done = lab.history.complete(inv, kind, None, error=str(mapped))
                 if is_fatal(mapped):
                     lab._fatal = mapped
-            self.pair = (inv, done)
-            self.finished.set()
+            job.done = done
+            job.finished.set()
 
 
 class ConflictLab:
@@ -830,16 +842,27 @@ class ConflictLab:
         self.history.append("lab", "info", "trial-start", "", {
             "trial": trial, "base": base[0], "base_tag": base[1],
         })
+        busy = [w.port.region for w in self._workers
+                if w.job is not None and not w.job.finished.is_set()]
+        jobs = []
         for i, w in enumerate(self._workers):
             amount = (trial + 1) * 1000 + i + 1 if cfg.mode == "set" else 1
             tag = f"{self.run_id}:{trial}:{w.port.region}" if self.tagged else None
-            w.job = (trial, amount, tag)
-            w.pair = None
-            w.finished.clear()
-        self._barrier.wait()
+            w.job = _Job(trial, amount, tag)
+            jobs.append(w.job)
+        try:
+            # a writer still blocked in the previous trial's request cannot reach the barrier
+            self._barrier.wait(timeout=cfg.write_timeout + 30.0)
+        except threading.BrokenBarrierError:
+            raise GtError(
+                "a writer did not get back to the start line: its previous request never "
+                "returned",
+                hint="the region may be hanging; check it (status) and run the lab again",
+                region=", ".join(busy) or None, action=f"start conflict trial {trial}",
+            ) from None
         deadline = time.monotonic() + cfg.write_timeout + len(ports) * cfg.stagger_ms / 1000
-        for w in self._workers:
-            w.finished.wait(max(0.0, deadline - time.monotonic()))
+        for job in jobs:
+            job.finished.wait(max(0.0, deadline - time.monotonic()))
         agreed = self._converge(ports, trial)
         end = {
             "trial": trial,
@@ -850,7 +873,9 @@ class ConflictLab:
             "by_region": dict(self._last_by_region),
         }
         self.history.append("lab", "info", "trial-end", "", end)
-        pairs = [w.pair for w in self._workers if w.pair is not None]
+        # a write still in flight is judged as pending (its outcome unknown), as a re-check
+        # of the history would
+        pairs = [(job.invoked, job.done) for job in jobs if job.invoked is not None]
         result = judge_trial(trial, cfg.mode, {"base": base[0], "base_tag": base[1]}, end,
                              pairs, self.tagged)
         with self._lock:
