@@ -139,6 +139,7 @@ def _assert_failover_verdict(drill: FailoverDrill, video: str) -> None:
             TableName="global-serverless", ConsistentRead=True,
             Key={"PK": {"S": "user10"}, "SK": {"S": video}})["Item"]
         assert item["bookmark"]["S"] == v.last_acked
+        assert item["thumb"]["S"] == drill.thumb and drill.thumb.endswith(".svg")
 
 
 def test_drill_across_an_isolated_region(workshop) -> None:

@@ -62,7 +62,7 @@ class DrillConfig:
     regions: tuple[str, ...] = ()
     user: str = "user10"
     video: str = "01"
-    thumb: str = "drill.svg"
+    thumb: str | None = None  # None: the video's thumbnail from the sample catalog
     interval: float = 0.5
     fail_after: int = 3
     health_every: int = 4
@@ -77,7 +77,7 @@ class DrillConfig:
         object.__setattr__(self, "regions", tuple(dict.fromkeys(self.regions)))
         checks = [
             (bool(self.user) and bool(self.video), "user and video must not be empty"),
-            (bool(self.thumb), "thumb must not be empty"),
+            (self.thumb is None or bool(self.thumb), "thumb must not be empty"),
             (0.01 <= self.interval <= 60, "interval must be between 0.01 and 60 seconds"),
             (self.fail_after >= 1, "fail_after must be at least 1"),
             (self.health_every >= 1, "health_every must be at least 1"),
@@ -317,6 +317,7 @@ class FailoverDrill:
         if not self.regions:
             raise ConfigError("the drill needs at least one region")
         self.home = self.regions[0]
+        self.thumb = self.config.thumb or _catalog_thumb(self.config.video)
         self._api_factory = api_factory or self._default_api
         self.history = history if history is not None else History()
         self.history.meta.update({
@@ -525,7 +526,7 @@ class FailoverDrill:
         self._last_written = value
         inv = self.history.invoke("player", "write", region, value, tick=tick)
         try:
-            reply = self._apis[region].set_bookmark(cfg.user, cfg.video, value, cfg.thumb)
+            reply = self._apis[region].set_bookmark(cfg.user, cfg.video, value, self.thumb)
             done = self.history.ok(inv, value, rtt_ms=reply.rtt_ms,
                                    db_latency_ms=reply.db_latency_ms)
             ok = True
@@ -665,6 +666,20 @@ class FailoverDrill:
         })
         self._note("info", "", "replicas agree" if agreed else
                    "replicas still disagree at the timeout", agreed)
+
+
+def _catalog_thumb(video: str) -> str:
+    """The thumbnail the player would send for ``video`` (the sample catalog's), or a
+    placeholder when the video is not in it."""
+    try:
+        from gtcore.workshop import catalog
+
+        for entry in catalog():
+            if entry.get("sk") == video and entry.get("thumb"):
+                return entry["thumb"]
+    except Exception:  # no catalog to hand: any non-empty thumb will do
+        pass
+    return "drill.svg"
 
 
 def _holds_expected(history: History, views: dict[str, RegionView]) -> bool:
