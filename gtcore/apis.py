@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from gtcore.errors import ConfigError, wrap
+from gtcore.regional_client import check_api_url
 
 __all__ = [
     "discover_api_urls",
@@ -54,17 +54,6 @@ def gtcore_home() -> Path:
 def registry_path() -> Path:
     """The registry file: ``<gtcore_home()>/apis.json``."""
     return gtcore_home() / _FILE_NAME
-
-
-def _check_url(url: str) -> str:
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"not an http(s) URL for a regional API: {url!r}",
-            hint="record the URL `chalice deploy` printed, e.g. "
-            "https://abc123.execute-api.us-west-2.amazonaws.com/api/",
-        )
-    return url
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -164,7 +153,7 @@ def record_api_url(table: str, region: str, url: str) -> Path | None:
 
     Returns the path a corrupt registry was moved to (None normally).
     """
-    url = _check_url(url)
+    url = check_api_url(url, region)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
 
     def update(apis: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from gtcore.errors import ConfigError, RegionUnavailableError
 
-__all__ = ["ApiReply", "RegionalApi", "region_from_url"]
+__all__ = ["ApiReply", "RegionalApi", "check_api_url", "region_from_url"]
 
 _MAX_BODY = 8 * 1024 * 1024
 _EMULATOR_URL_RE = re.compile(r"/_api/([a-z]{2}(?:-[a-z]+)+-\d+)(?:/|$)")
@@ -70,6 +70,20 @@ def region_from_url(url: str) -> str | None:
     return None
 
 
+def check_api_url(url: str, region: str | None = None) -> str:
+    """``url`` when it is an http(s) URL with a host (what a regional API's URL must be), else
+    ConfigError (naming ``region``, when given)."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"not an http(s) URL for the regional API: {url!r}",
+            hint="use the URL `chalice deploy` printed, e.g. "
+            "https://abc123.execute-api.us-west-2.amazonaws.com/api/",
+            region=region,
+        )
+    return url
+
+
 class RegionalApi:
     """Client for one region's API; thread-safe (no shared mutable state)."""
 
@@ -81,14 +95,7 @@ class RegionalApi:
         raise_for_status: bool = True,
         region: str | None = None,
     ) -> None:
-        parts = urlsplit(base_url or "")
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(
-                f"not an http(s) URL for the regional API: {base_url!r}",
-                hint="use the URL `chalice deploy` printed, e.g. "
-                "https://abc123.execute-api.us-west-2.amazonaws.com/api/",
-                region=region,
-            )
+        check_api_url(base_url, region)
         if timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {timeout}")
         self.base_url = base_url.rstrip("/")
