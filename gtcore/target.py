@@ -328,22 +328,17 @@ class Connection:
 
     def _base_config(self) -> botocore.config.Config:
         if self.target.is_local:
-            base = botocore.config.Config(
-                connect_timeout=2,
-                read_timeout=10,
-                # Fail fast: the emulator is local, an isolated region answers 503 at once.
-                retries={"mode": "standard", "total_max_attempts": 1},
-                ignore_configured_endpoint_urls=True,
-                max_pool_connections=20,
-            )
+            # Fail fast: the emulator is local, an isolated region answers 503 at once.
+            connect_timeout, read_timeout, attempts = 2, 10, 1
         else:
-            base = botocore.config.Config(
-                connect_timeout=5,
-                read_timeout=20,
-                retries={"mode": "standard", "total_max_attempts": 3},
-                ignore_configured_endpoint_urls=True,
-                max_pool_connections=20,
-            )
+            connect_timeout, read_timeout, attempts = 5, 20, 3
+        base = botocore.config.Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            ignore_configured_endpoint_urls=True,
+            max_pool_connections=20,
+        )
         return base.merge(self._config) if self._config is not None else base
 
     def _get_session(self) -> boto3.Session:
