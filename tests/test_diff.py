@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from emulator_helpers import make_global
 
 from gtcore.errors import ConfigError
 from gtcore.probes.diff import DiffProgress, diff_replicas, plain_item
@@ -15,30 +16,8 @@ REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 
 
 def _global_table(emulator, table: str, regions=REGIONS) -> Connection:
-    conn = Connection(Target(regions=regions, table=table, endpoint=emulator.endpoint))
-    home = conn.client("dynamodb", regions[0])
-    home.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    home.update_table(
-        TableName=table, ReplicaUpdates=[{"Create": {"RegionName": r}} for r in regions[1:]]
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        reps = home.describe_table(TableName=table)["Table"].get("Replicas", [])
-        if len(reps) == len(regions) - 1 and all(r["ReplicaStatus"] == "ACTIVE" for r in reps):
-            return conn
-        time.sleep(0.05)
-    raise AssertionError("replicas did not become ACTIVE")
+    make_global(emulator.endpoint, table, regions)
+    return Connection(Target(regions=regions, table=table, endpoint=emulator.endpoint))
 
 
 def _put(conn: Connection, region: str, sk: str, **attrs) -> None:

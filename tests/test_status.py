@@ -10,6 +10,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from emulator_helpers import create_table
 
 from gtcore.probes.status import count_items, table_status
 from gtcore.target import Connection, Target
@@ -28,19 +29,7 @@ def _make_table(conn: Connection, region: str, *, stream: bool = False) -> None:
             "StreamEnabled": True,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         }
-    conn.client("dynamodb", region).create_table(
-        TableName=conn.target.table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        **kwargs,
-    )
+    create_table(conn.client("dynamodb", region), conn.target.table, **kwargs)
 
 
 def _make_function(conn: Connection, region: str) -> None:
