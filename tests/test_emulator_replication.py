@@ -15,7 +15,9 @@ WEST, EU, AP = "us-west-2", "eu-west-1", "ap-southeast-2"
 
 def test_replica_lifecycle_create_backfill_describe_delete(emulator, unique_table) -> None:
     west = client(emulator.endpoint, "dynamodb", WEST)
-    create_table(west, unique_table)
+    create_table(west, unique_table, extra_attributes=[{"AttributeName": "title", "AttributeType": "S"}],
+                 GlobalSecondaryIndexes=[{"IndexName": "by-title", "KeySchema": [{"AttributeName": "title",
+                                          "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}])
     west.update_time_to_live(TableName=unique_table,
                              TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
     for i in range(30):
@@ -31,6 +33,7 @@ def test_replica_lifecycle_create_backfill_describe_delete(emulator, unique_tabl
     assert eu_desc["Replicas"] == [{"RegionName": WEST, "ReplicaStatus": "ACTIVE"}]
     assert eu_desc["KeySchema"] == west.describe_table(TableName=unique_table)["Table"]["KeySchema"]
     assert eu_desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [ix["IndexName"] for ix in eu_desc["GlobalSecondaryIndexes"]] == ["by-title"]
     assert eu.describe_time_to_live(TableName=unique_table)["TimeToLiveDescription"]["AttributeName"] == "expires"
     assert len(scan_all(eu, unique_table)) == 30  # backfilled
     # Delete the replica: it goes away and replication stops.
