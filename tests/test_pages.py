@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from gtcore.actions.throttle import restore_region, throttle_state
 from gtcore.target import Connection, Target
+from gtcore.workshop import teardown_workshop
 from ui import session
 from ui.session import Choice
 
@@ -37,9 +38,18 @@ TWO = ("us-west-2", "eu-west-1")
 
 @pytest.fixture(scope="module")
 def choice(emulator) -> Iterator[Choice]:
-    """A fresh table for this module, set up by the dashboard itself on the first run."""
+    """The workshop's table, set up by the dashboard itself on the first run.
+
+    The emulator serves one regional API per region, for `global-serverless-dev` when it
+    exists (see NOTES-dashboard.md), so the pages that go through the API use that table.
+    """
     session.provide_emulator(emulator)
-    yield Choice(mode="emulator", regions=TWO, table=f"gt-pages-{uuid.uuid4().hex[:8]}")
+    ours = Choice(mode="emulator", regions=TWO, table="global-serverless")
+    conn = Connection(Target(regions=TWO, table=ours.table, endpoint=emulator.endpoint))
+    existed = ours.table in conn.client("dynamodb", TWO[0]).list_tables()["TableNames"]
+    yield ours
+    if not existed:  # leave the shared emulator as we found it
+        teardown_workshop(conn)
 
 
 @pytest.fixture
@@ -75,10 +85,11 @@ def figures(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0,
+             explain: Callable[[], object] = lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
+        assert time.monotonic() < deadline, f"timed out waiting: {explain()}"
         time.sleep(0.1)
 
 
@@ -326,7 +337,8 @@ def test_failover_drill_fails_over_and_loses_nothing(choice: Choice, conn: Conne
         at.button(key="throttle_us-west-2_ask").click().run()
         at.button(key="throttle_us-west-2_yes").click().run()
         assert_clean(at)
-        wait_for(lambda: drill.active == "eu-west-1", 20)
+        wait_for(lambda: drill.active == "eu-west-1", 20,
+                 lambda: (texts(at)[-2000:], [e.message for e in drill.state().log[-8:]]))
         at.run()
         assert_clean(at)
         assert "failed over from us-west-2" in texts(at)
