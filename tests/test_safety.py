@@ -138,6 +138,29 @@ def test_probe_writes_only_its_own_ttl_items(emulator, unique_table, recorder):
         assert {k[0] for k in scan_all(clients[r], unique_table)} <= {"user100"}
 
 
+def test_conflict_lab_writes_only_its_own_item(emulator, unique_table, recorder):
+    from gtcore.experiments.conflict import CONFLICT_PK, ConflictConfig, ConflictLab
+
+    clients = make_global(emulator.endpoint, unique_table, REGIONS)
+    clients["eu-west-1"].put_item(TableName=unique_table, Item={**key("user100", "AshlandValley"),
+                                                                "Bookmark": {"N": "5"}})
+    assert emulator.wait_replicated(10)
+    conn = _conn(emulator.endpoint, unique_table, session=recorder.session())
+    results = ConflictLab(conn, ConflictConfig(trials=2)).run()
+    assert len(results) == 2
+    writes = [(op, p) for _, op, p in recorder.attempted if not _is_read(op)]
+    assert writes and {op for op, _ in writes} <= {"PutItem", "UpdateItem", "DeleteItem"}
+    for op, params in writes:
+        assert params["TableName"] == unique_table
+        target = params.get("Key") or params.get("Item")
+        assert target["PK"] == {"S": CONFLICT_PK}, (op, params)
+    assert emulator.wait_replicated(10)
+    for r in REGIONS:  # the user's item untouched, the lab's own item removed
+        items = scan_all(clients[r], unique_table)
+        assert list(items) == [("user100", "AshlandValley")]
+        assert items[("user100", "AshlandValley")]["Bookmark"] == {"N": "5"}
+
+
 # --- read-only mode --------------------------------------------------------------------------
 
 
@@ -175,6 +198,7 @@ def test_read_only_sends_only_reads_and_refuses_every_change(workshop, emulator,
                                                              monkeypatch):
     from gtcore.cli import main
     from gtcore.experiments.conflict import ConflictConfig, ConflictLab
+    from gtcore.experiments.drill import DrillConfig, FailoverDrill
     from gtcore.workshop import remove_replica, setup_workshop, teardown_workshop
 
     table = workshop.target.table
@@ -200,6 +224,7 @@ def test_read_only_sends_only_reads_and_refuses_every_change(workshop, emulator,
         "restore all": lambda: restore_all(ro),
         "probe": lambda: LagProbe(ro, ProbeConfig(pairs=all_pairs(REGIONS), samples=1)).run(),
         "conflict": lambda: ConflictLab(ro, ConflictConfig(trials=1)).run(),
+        "drill": lambda: FailoverDrill(ro, DrillConfig(interval=0.1)).run(0.5),
         "setup": lambda: setup_workshop(ro),
         "teardown": lambda: teardown_workshop(ro, force=True),
         "remove replica": lambda: remove_replica(ro, "eu-west-1", force=True),
