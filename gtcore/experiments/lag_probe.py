@@ -26,9 +26,14 @@ is never dropped.
 Polling.  Per destination a small pool of reader threads serves every probe in flight.  Each
 (probe, destination) is read by up to ``readers`` concurrent requests whose sends are staggered
 ``poll_interval / readers`` apart, so the gap between the last miss and the first hit is about
-that spacing rather than a full round trip.  Once a pair has a few samples the schedule is
-adaptive: sparse until shortly before the lag seen so far, dense from there on.  The schedule
-only affects how tight the bounds are, never whether they hold.
+that spacing rather than a full round trip.  The schedule is adaptive: the first probe of
+each source goes out alone (a pilot, polled with steps growing with the time waited); after
+that each probe approaches the window where the lag seen so far says it will arrive in a few
+shrinking steps, polls densely through it, and backs off gradually if the item is later than
+that.  The schedule only affects how tight the bounds are, never whether they hold.
+
+A run keeps every request in its history (about 20-50 operations per sample), and deletes its
+probe items at the end (the TTL attribute is the fall-back).
 """
 
 from __future__ import annotations
