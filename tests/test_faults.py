@@ -279,9 +279,8 @@ _CHILD = textwrap.dedent("""
     import os, signal, sys, time
     from gtcore.actions.throttle import throttle_region
     from gtcore.target import Connection, Target
-    endpoint, table, die_before_set, *regions = sys.argv[1:]
-    conn = Connection(Target(regions=("us-west-2", "eu-west-1", "ap-southeast-2"), table=table,
-                             endpoint=endpoint))
+    endpoint, table, die_before_set, target_regions, *regions = sys.argv[1:]
+    conn = Connection(Target(regions=target_regions, table=table, endpoint=endpoint))
     if die_before_set == "1":
         for r in regions:
             conn.client("lambda", r).meta.events.register(
@@ -294,10 +293,13 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-def _run_child(endpoint: str, table: str, regions: list[str], *, die_before_set: bool) -> int:
+def _run_child(endpoint: str, table: str, regions: list[str], *, die_before_set: bool,
+               target_regions: tuple[str, ...] = REGIONS3) -> int:
+    """Throttle ``regions`` in a child process, then SIGKILL it; returns its exit status."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, endpoint, table, "1" if die_before_set else "0", *regions],
+        [sys.executable, "-c", _CHILD, endpoint, table, "1" if die_before_set else "0",
+         ",".join(target_regions), *regions],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
     )
     try:
