@@ -8,6 +8,7 @@ from ui.conflict_view import (
     DEMO_KEY,
     LAB_KEY,
     demo_regions,
+    demo_status,
     lab_downloads,
     lab_form,
     lab_progress,
@@ -29,11 +30,12 @@ page_header(
 guided, lab_tab = st.tabs(["Guided demo", "Conflict lab"])
 
 with guided:
-    st.markdown("The workshop's bookmark `user100 / AshlandValley`: read it, then add **1** in "
-                "region A and **1** in region B at the same moment. If the regions did not see "
-                "each other's write, the bookmark goes up by one, not two.")
+    st.markdown("The workshop's bookmark `user100 / AshlandValley`: read it, then press **+** "
+                "in region A and **−** in region B at the same moment. If neither region saw "
+                "the other's write, one of them is silently undone: the bookmark ends one above "
+                "or one below where it started, never back at the start.")
     if demo_regions() is not None:
-        st.button("Read, then +1 in both regions at once", type="primary",
+        st.button("Read, then +1 in A and −1 in B at once", type="primary",
                   icon=":material/call_split:", key="demo_go", on_click=start_demo)
         show_start_error()
 
@@ -44,9 +46,9 @@ with guided:
         demo = running(DEMO_KEY)
         if demo is None:
             return
+        demo_status(demo)
         results = demo.results()
         if not results:
-            lab_progress(demo)
             return
         trial_view(demo, results[0], key="demo_timeline")
         if demo_live and demo.state != "running":

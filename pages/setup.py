@@ -8,7 +8,7 @@ from gtcore.regions import REGIONS
 from ui import session
 from ui.home import region_cards, status_report
 from ui.layout import page_header
-from ui.setup_view import add_region, ask_for, catalog_grid, run_requested_job
+from ui.setup_view import add_region, ask_for, catalog_grid, remove_region, run_requested_job
 from ui.widgets import confirm, region_name
 
 page_header(
@@ -40,6 +40,15 @@ add_col.selectbox("Region for a new replica", [r for r in sorted(REGIONS)
                   format_func=region_name, key="setup_add_region")
 add_btn.button("Add replica", icon=":material/add_circle:", disabled=read_only,
                key="setup_add", width="stretch", on_click=add_region)
+
+st.subheader("Remove a region")
+others = [r for r in choice.regions if r != choice.regions[0]]
+st.selectbox("Replica to remove", others, format_func=region_name, key="setup_remove_region",
+             disabled=not others, placeholder="no replica besides the home region")
+confirm("Remove replica", key="remove_replica", disabled=read_only or not others,
+        warning="This deletes that region's copy of the table (the other regions keep theirs) "
+        "and takes the region out of the dashboard's target.",
+        on_confirm=remove_region)
 
 st.subheader("Tear down")
 confirm("Tear down the workshop", key="teardown", disabled=read_only,

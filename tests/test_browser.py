@@ -165,7 +165,7 @@ def test_lag_probe_through_the_ui(page: Page, server: str) -> None:
 
 def test_conflict_trial_through_the_ui(page: Page, server: str) -> None:
     visit(page, server, "conflicts")
-    page.get_by_role("button", name="Read, then +1 in both regions at once").click()
+    page.get_by_role("button", name="Read, then +1 in A and −1 in B at once").click()
     expect(page.get_by_text(re.compile(r"Every region now shows")).first).to_be_visible(
         timeout=60_000)
     settle(page)

@@ -166,19 +166,24 @@ def test_lag_probe_runs_and_shows_charts_table_and_physics(choice: Choice) -> No
     assert at.get("download_button")
 
 
-def test_conflict_guided_demo_names_the_winner(choice: Choice) -> None:
+def test_conflict_guided_demo_plus_and_minus_names_the_lost_write(choice: Choice) -> None:
     at = open_app(choice, "pages/conflicts.py")
     at.button(key="demo_go").click().run()
     assert_clean(at)
     demo = at.session_state["conflict_demo"]
-    assert demo.wait(60), demo.progress()
+    assert demo.wait(60)
     at.run()
     assert_clean(at)
+    assert demo.error is None, demo.error
     result = demo.results()[0]
+    assert sorted(w.amount for w in result.writes) == [-1, 1]
+    assert result.converged and result.final in (result.base - 1, result.base, result.base + 1)
     shown = texts(at)
     assert f"Every region now shows **{result.final}**" in shown
-    if result.lost:
-        assert f"**{result.lost[0]}**'s write was acknowledged" in shown
+    if result.conflict:
+        loser = result.lost[0]
+        assert result.final != result.base and loser != result.winner
+        assert f"**{loser}**'s write was acknowledged" in shown
     timeline = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Trial 1")]
     names = {t["name"] for t in timeline[0]["data"]}
     assert {"us-west-2 reads", "eu-west-1 reads"} <= names
@@ -290,7 +295,7 @@ def test_three_regions_everywhere(choice: Choice) -> None:
         assert not at.error, (page, [e.value for e in at.error])
 
 
-def test_setup_adds_a_replica_then_tears_everything_down(emulator) -> None:
+def test_setup_adds_and_removes_a_replica_then_tears_everything_down(emulator) -> None:
     own = Choice(mode="emulator", regions=TWO, table=f"gt-setup-{uuid.uuid4().hex[:6]}")
     at = open_app(own, "pages/setup.py")
     at.selectbox(key="setup_add_region").set_value("eu-central-1")
@@ -304,11 +309,20 @@ def test_setup_adds_a_replica_then_tears_everything_down(emulator) -> None:
     desc = conn.client("dynamodb", "us-west-2").describe_table(TableName=own.table)["Table"]
     assert {r["RegionName"] for r in desc["Replicas"]} >= {"eu-west-1", "eu-central-1"}
 
+    at.selectbox(key="setup_remove_region").set_value("eu-central-1")
+    at.button(key="remove_replica_ask").click().run()
+    at.button(key="remove_replica_yes").click().run()
+    assert_clean(at)
+    assert at.session_state["gt_choice"].regions == TWO
+    desc = conn.client("dynamodb", "us-west-2").describe_table(TableName=own.table)["Table"]
+    assert {r["RegionName"] for r in desc["Replicas"]} == {"eu-west-1"}
+    assert texts(at).count("Healthy") == 2
+
     at.button(key="teardown_ask").click().run()
     assert "deletes the replicas, the table" in texts(at)
     at.button(key="teardown_yes").click().run()
     assert_clean(at)
-    assert texts(at).count("No table here") == 3
+    assert texts(at).count("No table here") == 2
     assert not at.exception
     tables = conn.client("dynamodb", "us-west-2").list_tables()["TableNames"]
     assert own.table not in tables

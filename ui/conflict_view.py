@@ -11,7 +11,8 @@ from gtcore.errors import GtError
 from gtcore.experiments.conflict import ConflictConfig, ConflictLab, TrialResult
 from gtcore.history import History
 from ui import charts, session
-from ui.harness import DEMO_PK, DEMO_SK
+from ui.conflict_demo import PlusMinusDemo
+from ui.harness import DEMO_PK, DEMO_SK, Harness
 from ui.messages import show_error
 from ui.widgets import chip_html, plot, region_name
 
@@ -92,15 +93,24 @@ def demo_regions() -> tuple[str, str] | None:
 
 
 def start_demo() -> None:
-    """Button callback: one increment trial on the demo bookmark in regions A and B."""
+    """Button callback: +1 in region A and −1 in region B at the same moment."""
     pair = (st.session_state.get("demo_a"), st.session_state.get("demo_b"))
+    old = st.session_state.get(DEMO_KEY)
+    if old is not None and old.state == "running":
+        return
     try:
-        config = ConflictConfig(regions=pair, trials=1, mode="increment", path="dynamodb",
-                                pk=DEMO_PK, sk=DEMO_SK)
+        apis = Harness.for_connection(session.connection()).apis
+        st.session_state[DEMO_KEY] = PlusMinusDemo(apis, pair, DEMO_PK, DEMO_SK).start()
     except GtError as err:
         st.session_state[ERROR_KEY] = err
-        return
-    start_lab(DEMO_KEY, config)
+
+
+def demo_status(demo: PlusMinusDemo) -> None:
+    if demo.error is not None:
+        show_error(demo.error)
+    elif demo.state == "running":
+        st.info("Writing +1 and −1 at the same moment, then reading every region until they "
+                "agree…", icon=":material/sync:")
 
 
 def start_lab(key: str, config: ConflictConfig) -> None:
@@ -123,17 +133,17 @@ def running(key: str) -> ConflictLab | None:
     return st.session_state.get(key)
 
 
-def trial_view(lab: ConflictLab, result: TrialResult, *, key: str) -> None:
+def trial_view(lab: ConflictLab | PlusMinusDemo, result: TrialResult, *, key: str) -> None:
     """Verdict, the writes and the timeline of one trial."""
-    st.markdown(verdict_text(result))
+    st.markdown(f"#### {verdict_text(result)}")
     chips = []
     for w in result.writes:
         outcome = {"ok": "acknowledged", "fail": "refused", "info": "unknown",
                    "pending": "no answer"}[w.status]
         fate = " · lost" if w.region in result.lost else (
             " · won" if w.region == result.winner else "")
-        sign = "+" if result.mode == "increment" else "set "
-        chips.append(chip_html(w.region, label=f"{w.region}: {sign}{w.amount} {outcome}{fate}"))
+        what = f"{w.amount:+d}" if result.mode == "increment" else f"set {w.amount}"
+        chips.append(chip_html(w.region, label=f"{w.region}: {what} {outcome}{fate}"))
     st.markdown(" &nbsp; ".join(chips), unsafe_allow_html=True)
     events = trial_events(lab.history, result.trial, result.lost)
     final = float(result.final) if isinstance(result.final, int | float) else None

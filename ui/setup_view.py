@@ -5,16 +5,18 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
 from gtcore.errors import GtError
-from gtcore.target import Connection
+from gtcore.target import Connection, Target
 from gtcore.workshop import (
     SetupProgress,
     SetupReport,
     catalog,
+    remove_replica,
     setup_workshop,
     teardown_workshop,
     thumbnail_data_uri,
@@ -80,13 +82,37 @@ def ask_for(job: str) -> None:
     st.session_state[JOB_KEY] = job
 
 
+def _page_sets_up(regions: tuple[str, ...]) -> None:
+    """The Setup page runs this region set's job itself: automatic setup need not."""
+    c = session.choice()
+    if c.is_emulator:
+        target = session.target_for(replace(c, regions=regions))
+        _auto_setup_registry()[1].add(_registry_key(target))
+
+
+def _registry_key(target: Target) -> tuple[str, str, tuple[str, ...]]:
+    return (target.endpoint or "", target.table, target.regions)
+
+
 def add_region() -> None:
     """Button callback: add the picked region to the target, then set up its replica."""
     region = st.session_state.get("setup_add_region")
     c = session.choice()
     if region and region not in c.regions:
+        _page_sets_up((*c.regions, region))
         session.update_choice(regions=(*c.regions, region))
         st.session_state[JOB_KEY] = f"add:{region}"
+
+
+def remove_region() -> None:
+    """Confirm callback: drop the picked region from the target, then remove its replica."""
+    region = st.session_state.get("setup_remove_region")
+    c = session.choice()
+    if region and region in c.regions and len(c.regions) > 1:
+        remaining = tuple(r for r in c.regions if r != region)
+        _page_sets_up(remaining)
+        session.update_choice(regions=remaining)
+        st.session_state[JOB_KEY] = f"remove:{region}"
 
 
 def run_requested_job() -> None:
@@ -96,6 +122,10 @@ def run_requested_job() -> None:
         return
     try:
         conn = session.connection()
+        if job.startswith("remove:"):  # ask through a target that still lists the region
+            region = job.split(":", 1)[1]
+            with_region = replace(session.choice(), regions=(*conn.target.regions, region))
+            conn = session.connection_for(session.target_for(with_region))
     except GtError as err:
         show_error(err)
         return
@@ -105,6 +135,10 @@ def run_requested_job() -> None:
         run_with_progress("Tearing down", teardown_job(conn))
     elif job.startswith("add:"):
         run_with_progress(f"Adding a replica in {job[4:]}", setup_job(conn, load_data=False))
+    elif job.startswith("remove:"):
+        region = job.split(":", 1)[1]
+        run_with_progress(f"Removing the replica in {region}",
+                          lambda progress: remove_replica(conn, region, progress=progress))
 
 
 def auto_setup() -> None:
@@ -119,7 +153,7 @@ def auto_setup() -> None:
     except GtError as err:
         show_error(err)
         return
-    key = (conn.target.endpoint or "", conn.target.table, conn.target.regions)
+    key = _registry_key(conn.target)
     lock, done = _auto_setup_registry()
     if key in done:
         return
