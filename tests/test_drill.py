@@ -127,8 +127,8 @@ def _assert_failover_verdict(drill: FailoverDrill, video: str) -> None:
     outages = [o for o in v.outages if o.region == "us-west-2"]
     assert outages and outages[0].elsewhere and outages[0].recovered_region == "eu-west-1"
     assert outages[0].failed_writes == 3
-    # 3 failed writes 100 ms apart plus a health check: well under a second
-    assert 150 < v.rto_ms < 1500, v.rto_ms
+    # 3 failed writes 100 ms apart, a health check, then a write at once: about 200-300 ms
+    assert 195 < v.rto_ms < 1000, v.rto_ms
     assert v.regressions == 0
     # re-check from the exported history
     again = check_drill(History.from_json(drill.history.to_json()))

@@ -7,7 +7,8 @@ every region, as the player page shows it.
 
 * After ``fail_after`` consecutive failed writes (default 3) it fails over to the next healthy
   region (a real ``/health`` check, which reads the table, in region order after the active
-  one).  The workshop's player needed 30 failures, and only by accident.
+  one) and writes there at once, without waiting for the next tick.  The workshop's player
+  needed 30 failures, and only by accident.
 * While away from home it checks home's health every ``health_every`` ticks and fails back
   after ``healthy_needed`` good checks in a row (``auto_failback``), or when asked
   (:meth:`FailoverDrill.request_failback`).
@@ -492,10 +493,11 @@ class FailoverDrill:
             while not self._stop.is_set():
                 if cfg.duration is not None and time.monotonic() - self._started >= cfg.duration:
                     break
-                self._one_tick()
+                switched = self._one_tick()
                 next_tick += cfg.interval
                 now = time.monotonic()
-                if next_tick < now:  # running late: do not try to catch up in a burst
+                if next_tick < now or switched:
+                    # running late: no burst to catch up; after a failover write at once
                     next_tick = now
                 self._stop.wait(next_tick - now)
             with self._lock:
@@ -515,7 +517,8 @@ class FailoverDrill:
             self.history.meta["phase"] = self._phase
             self._done.set()
 
-    def _one_tick(self) -> None:
+    def _one_tick(self) -> bool:
+        """One write and a read of every region; True when it failed over."""
         cfg = self.config
         self._handle_requests()
         with self._lock:
@@ -555,10 +558,11 @@ class FailoverDrill:
                        f"{done.extra.get('error')}", ok=False)
         self._read_all(tick)
         if not ok and self._failures >= cfg.fail_after:
-            self._fail_over(f"{self._failures} failed writes in a row")
-        elif (ok and self._active != self.home and cfg.auto_failback
-              and tick % cfg.health_every == 0):
+            return self._fail_over(f"{self._failures} failed writes in a row")
+        if (ok and self._active != self.home and cfg.auto_failback
+                and tick % cfg.health_every == 0):
             self._check_home()
+        return False
 
     def _handle_requests(self) -> None:
         if self._want_failback:
@@ -610,18 +614,19 @@ class FailoverDrill:
             self.history.complete(inv, kind, None, error=str(mapped))
             return False
 
-    def _fail_over(self, reason: str) -> None:
+    def _fail_over(self, reason: str) -> bool:
         start = self.regions.index(self._active)
         candidates = [self.regions[(start + k) % len(self.regions)]
                       for k in range(1, len(self.regions))]
         for region in candidates:
             if self._healthy(region):
                 self._switch(region, "failover", reason)
-                return
+                return True
         self._note("failover", self._active, f"{reason}, but no other region is healthy; "
                    "staying", ok=False)
         with self._lock:
             self._failures = 0  # try the next round of failures before checking again
+        return False
 
     def _check_home(self) -> None:
         if self._healthy(self.home):
