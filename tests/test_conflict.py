@@ -78,6 +78,21 @@ def test_increment_lost_updates_counted() -> None:
                mode="increment", base=5, tagged=False)
     assert r.conflict is True and r.lost_increments == 1
     assert sorted(r.winner_candidates) == ["a", "b"] and r.winner is None
+    assert r.lost == [] and r.lost_amount == 1  # one was lost, which one cannot be told
+
+
+def test_plus_one_minus_one_names_the_lost_write() -> None:
+    # the workshop's demo through the regional API (no tags): +1 in a, -1 in b, from 5
+    r = _trial([("a", 1, 1.000, 1.010, 5, None), ("b", -1, 1.001, 1.011, 5, None)], (4, None),
+               mode="increment", base=5, tagged=False)
+    assert r.conflict is True and r.winner == "b" and r.lost == ["a"]
+    assert r.lost_increments == 1 and r.lost_amount == 1  # +1 - 1 acked, yet 5 -> 4
+    assert r.verdict == "lost-updates"
+    # sequential: b saw a's 6 and went back to 5; nothing lost
+    r = _trial([("a", 1, 1.000, 1.010, 5, None), ("b", -1, 1.5, 1.51, 6, None)], (5, None),
+               mode="increment", base=5, tagged=False)
+    assert r.conflict is False and r.lost == [] and r.lost_increments == 0
+    assert r.lost_amount == 0 and r.winner == "b" and r.lww == "ok"
 
 
 def test_divergence_and_unknown_writes() -> None:
@@ -102,7 +117,9 @@ def test_summary_counts() -> None:
 
 def test_config_validation() -> None:
     for kwargs in ({"regions": ("a",)}, {"trials": 0}, {"mode": "add"}, {"path": "http"},
-                   {"stagger_ms": -1}, {"path": "api", "attribute": "n"}):
+                   {"stagger_ms": -1}, {"path": "api", "attribute": "n"},
+                   {"amounts": (1, -1)}, {"mode": "increment", "amounts": (1, 0)},
+                   {"mode": "increment", "amounts": (1, 2), "regions": ("a", "b", "c")}):
         with pytest.raises(ConfigError):
             ConflictConfig(**kwargs)
 
@@ -170,6 +187,19 @@ def test_increment_loses_updates_where_set_does_not(emulator, lab_conn) -> None:
         assert r.converged and r.conflict is True and r.lost_increments is None
         assert r.final == next(w.amount for w in r.writes if w.region == r.winner)
     assert absolute.summary()["lost_increments"] == 0
+
+
+def test_per_region_amounts(lab_conn) -> None:
+    lab = ConflictLab(lab_conn, ConflictConfig(regions=REGIONS[:2], trials=3, mode="increment",
+                                               amounts=(1, -1)))
+    for r in lab.run():
+        winner = next(w for w in r.writes if w.region == r.winner)
+        loser = next(w for w in r.writes if w.region != r.winner)
+        assert r.conflict is True and r.lost == [loser.region]
+        assert r.final == r.base + winner.amount and r.lost_amount == loser.amount
+    with pytest.raises(ConfigError):
+        ConflictLab(lab_conn, ConflictConfig(mode="increment", amounts=(1, -1)))  # 3 regions
+    _recheck_matches(lab)
 
 
 def test_stagger_makes_the_order_known_and_the_last_writer_wins(lab_conn) -> None:

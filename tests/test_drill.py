@@ -232,6 +232,11 @@ def test_conflict_through_the_regional_api(workshop) -> None:
     for r in inc.run():
         assert r.converged and r.conflict is True and r.lost_increments == 1
         assert r.final == r.base + 1
+    demo = ConflictLab(conn, ConflictConfig(trials=3, mode="increment", path="api", pk="user100",
+                                            sk="AshlandValley", amounts=(1, -1)))
+    for r in demo.run():  # the workshop's +/- demo: the loser is named
+        assert r.converged and r.conflict is True and r.winner in REGIONS
+        assert r.lost == [next(x for x in REGIONS if x != r.winner)]
     absolute = ConflictLab(conn, ConflictConfig(trials=2, mode="set", path="api", pk="user100",
                                                 sk="AshlandValley"))
     for r in absolute.run():

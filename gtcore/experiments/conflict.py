@@ -78,11 +78,14 @@ class ConflictConfig:
 
     ``regions``: the writers (at least two); empty means every region of the target.
     ``pk``/``sk``: the item; by default a dedicated ``__gtconflict__`` item per run.
+    ``amounts``: increment mode only, what each region adds (in region order), e.g. ``(1, -1)``
+    for the workshop's "+ in one region, - in the other"; empty means 1 everywhere.
     """
 
     regions: tuple[str, ...] = ()
     trials: int = 10
     mode: Mode = "set"
+    amounts: tuple[int, ...] = ()
     path: Path_ = "dynamodb"
     pk: str = CONFLICT_PK
     sk: str | None = None
@@ -96,6 +99,14 @@ class ConflictConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", tuple(dict.fromkeys(self.regions)))
+        object.__setattr__(self, "amounts", tuple(self.amounts))
+        if self.amounts and self.mode != "increment":
+            raise ConfigError("per-region amounts are for increment mode",
+                              hint="set mode writes a distinct value per region by itself")
+        if any(isinstance(a, bool) or not isinstance(a, int) or a == 0 for a in self.amounts):
+            raise ConfigError(f"amounts must be non-zero integers, got {self.amounts}")
+        if self.amounts and self.regions and len(self.amounts) != len(self.regions):
+            raise ConfigError(f"{len(self.amounts)} amounts for {len(self.regions)} regions")
         if self.regions and len(self.regions) < 2:
             raise ConfigError("a conflict needs writers in at least two regions")
         checks = [
@@ -119,6 +130,7 @@ class ConflictConfig:
     def to_meta(self) -> dict[str, Any]:
         data = asdict(self)
         data["regions"] = list(self.regions)
+        data["amounts"] = list(self.amounts)
         return data
 
 
@@ -299,7 +311,8 @@ class TrialResult:
     winner: str | None = None
     winner_candidates: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
-    lost_increments: int | None = None
+    lost_increments: int | None = None  # increment mode: acknowledged increments lost
+    lost_amount: float | None = None  # increment mode: sum acked - (final - base)
     lww: str = "unknown"  # ok / tie / violation / unknown
     notes: list[str] = field(default_factory=list)
 
@@ -330,6 +343,7 @@ class TrialResult:
             "lost": ",".join(self.lost),
             "lost_writes": len(self.lost),
             "lost_increments": self.lost_increments,
+            "lost_amount": self.lost_amount,
             "base": self.base,
             "final": self.final,
             "converged": self.converged,
@@ -395,46 +409,29 @@ def judge_trial(
     acked = [w for w in writes if w.status == "ok"]
     maybe = [w for w in writes if w.status in ("ok", "info", "pending")]
 
-    # what each acknowledged write was based on: (direct) predecessor among this trial's writes
-    def key_of(w: WriteOutcome) -> Any:
-        return w.tag if tagged else (w.new if mode == "increment" else w.amount)
-
-    by_identity = {key_of(w): w for w in maybe}
-    known = all(w.old_known for w in acked)
-    pred: dict[str, WriteOutcome | None] = {}
-    if known and (tagged or mode == "set"):
-        for w in acked:
-            ident = w.old_tag if tagged else w.old
-            p = by_identity.get(ident)
-            pred[w.region] = p if p is not None and p is not w else None
-
-        def ancestors(w: WriteOutcome) -> set[str]:
-            seen: set[str] = set()
-            cur = pred.get(w.region)
-            while cur is not None and cur.region not in seen:
-                seen.add(cur.region)
-                cur = pred.get(cur.region)
-            return seen
-
-        anc = {w.region: ancestors(w) for w in acked}
+    # what each acknowledged write was based on: its (direct) predecessor among this trial's
+    # writes, or None when it was based on the state before the trial
+    pred = _predecessors(acked, maybe, mode, tagged, base) if acked and all(
+        w.old_known for w in acked) else None
+    anc: dict[str, set[str]] = {}
+    if pred is not None:
+        anc = {w.region: _ancestors(w, pred) for w in acked}
         result.concurrent = [
             (a.region, b.region)
             for i, a in enumerate(acked) for b in acked[i + 1:]
             if a.region not in anc[b.region] and b.region not in anc[a.region]
         ]
         result.conflict = bool(result.concurrent)
-    elif known and mode == "increment":
+    elif acked and all(w.old_known for w in acked):
+        # equal increments through an untagged path: who saw whom is ambiguous, but two
+        # writes based on the same value did not see each other
         olds = [w.old for w in acked]
         result.conflict = len(set(map(repr, olds))) < len(olds)
-        anc = {}
-    else:
-        anc = {}
+    elif acked:
         result.notes.append("old values unknown (regional API): conflicts cannot be told apart")
 
     if mode == "increment" and converged and isinstance(final, int | float) and acked:
-        amount = acked[0].amount
-        in_final = (final - (base or 0)) / amount if amount else 0
-        result.lost_increments = int(round(len(acked) - in_final))
+        result.lost_amount = sum(w.amount for w in acked) - (final - (base or 0))
         if any(w.status in ("info", "pending") for w in writes):
             result.notes.append("some writes have unknown outcomes; lost count may be off")
 
@@ -452,6 +449,7 @@ def judge_trial(
     if tagged and final_tag == base_tag and not candidates:
         result.notes.append("no write took effect")
         result.lost = [w.region for w in acked]
+        result.lost_increments = len(acked) if mode == "increment" else None
         return result
     result.winner_candidates = [w.region for w in candidates]
     if len(candidates) == 1:
@@ -461,11 +459,16 @@ def judge_trial(
         result.lww = "violation"
         return result
 
-    if anc:
-        keep = {result.winner} | anc.get(result.winner, set()) if result.winner else set()
-        result.lost = [w.region for w in acked if w.region not in keep]
-    elif mode == "increment" and result.lost_increments:
-        result.lost = []  # which increments were lost cannot be named without tags
+    # lost: acknowledged writes outside the winner's history (named only when that is
+    # certain: outside the history of every candidate winner)
+    if pred is not None:
+        chains = [{c.region} | anc.get(c.region, set()) for c in candidates]
+        result.lost = [w.region for w in acked if not any(w.region in ch for ch in chains)]
+        if mode == "increment":
+            result.lost_increments = len(acked) - len(chains[0] & {w.region for w in acked})
+    elif mode == "increment" and len({w.amount for w in acked}) == 1 and acked[0].amount:
+        in_final = (final - (base or 0)) / acked[0].amount
+        result.lost_increments = int(round(len(acked) - in_final))
 
     # last writer wins?
     verdicts = []
@@ -481,6 +484,38 @@ def judge_trial(
             verdicts.append("ok")
     result.lww = "ok" if "ok" in verdicts else ("tie" if "tie" in verdicts else "violation")
     return result
+
+
+def _predecessors(
+    acked: list[WriteOutcome], maybe: list[WriteOutcome], mode: str, tagged: bool, base: Any,
+) -> dict[str, WriteOutcome | None] | None:
+    """Each acknowledged write's direct predecessor in this trial (None: the state before the
+    trial), or None when that cannot be told (equal increments without writer tags)."""
+    pred: dict[str, WriteOutcome | None] = {}
+    for w in acked:
+        # w can only have seen writes that were sent before w was acknowledged
+        seeable = [x for x in maybe if x is not w and w.acked is not None and x.sent < w.acked]
+        if tagged:
+            found = [x for x in seeable if x.tag is not None and x.tag == w.old_tag]
+        elif mode == "set":
+            found = [x for x in seeable if x.amount == w.old]
+        else:
+            found = [x for x in seeable if x.new is not None and x.new == w.old]
+            if w.old == base and found:
+                return None  # based on the start value, or on a write that produced it?
+        if len(found) > 1:
+            return None
+        pred[w.region] = found[0] if found else None
+    return pred
+
+
+def _ancestors(w: WriteOutcome, pred: dict[str, WriteOutcome | None]) -> set[str]:
+    seen: set[str] = set()
+    cur = pred.get(w.region)
+    while cur is not None and cur.region not in seen:
+        seen.add(cur.region)
+        cur = pred.get(cur.region)
+    return seen
 
 
 def check_history(history: History) -> list[TrialResult]:
@@ -531,6 +566,7 @@ def summarize_trials(results: Sequence[TrialResult]) -> dict[str, Any]:
         "acked_writes": sum(r.acked for r in results),
         "lost_writes": sum(len(r.lost) for r in results),
         "lost_increments": sum(r.lost_increments or 0 for r in results),
+        "lost_amount": sum(r.lost_amount or 0 for r in results),
         "diverged": sum(1 for r in results if not r.converged),
         "lww_ok": sum(1 for r in results if r.lww == "ok"),
         "lww_tie": sum(1 for r in results if r.lww == "tie"),
@@ -633,6 +669,11 @@ class ConflictLab:
             raise ConfigError(
                 "a conflict needs writers in at least two regions",
                 hint="add a replica region to the target (--regions)",
+            )
+        if config.amounts and len(config.amounts) != len(self.regions):
+            raise ConfigError(
+                f"{len(config.amounts)} amounts for the {len(self.regions)} regions "
+                f"{', '.join(self.regions)}"
             )
         self.table = conn.target.table
         self.run_id = run_id or uuid.uuid4().hex[:10]
@@ -835,6 +876,13 @@ class ConflictLab:
                 return None
             time.sleep(self.config.poll_interval)
 
+    def _amount(self, trial: int, index: int) -> int:
+        """Set mode: a value distinct per region and trial; increment mode: the delta."""
+        cfg = self.config
+        if cfg.mode == "set":
+            return (trial + 1) * 1000 + index + 1
+        return cfg.amounts[index] if cfg.amounts else 1
+
     def _trial(
         self, trial: int, ports: list[_Port], base: tuple[Any, str | None, float]
     ) -> tuple[Any, str | None, float]:
@@ -846,7 +894,7 @@ class ConflictLab:
                 if w.job is not None and not w.job.finished.is_set()]
         jobs = []
         for i, w in enumerate(self._workers):
-            amount = (trial + 1) * 1000 + i + 1 if cfg.mode == "set" else 1
+            amount = self._amount(trial, i)
             tag = f"{self.run_id}:{trial}:{w.port.region}" if self.tagged else None
             w.job = _Job(trial, amount, tag)
             jobs.append(w.job)
