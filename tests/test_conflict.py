@@ -254,6 +254,10 @@ def test_conflict_cli(emulator, lab_conn, capsys, tmp_path) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert doc["summary"]["trials"] == 2 and doc["summary"]["conflicts"] == 2
     assert json.loads(out.read_text())["summary"]["lost_writes"] == 2
+    assert main([*base, "--trials", "1", "--mode", "increment", "--amounts", "1,-1"]) == 0
+    assert "lost-updates" in capsys.readouterr().out
+    assert main([*base, "--amounts", "1,x"]) == 2
+    assert main([*base, "--amounts", "1,-1"]) == 2  # set mode takes no amounts
 
 
 def test_isolated_writer_is_recorded_unknown_and_the_trial_diverges(emulator, lab_conn) -> None:

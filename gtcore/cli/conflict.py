@@ -26,6 +26,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--mode", choices=("set", "increment"), default="set",
                    help="set: Bookmark = <distinct value per region>; increment: "
                    "Bookmark = Bookmark + 1 (default set)")
+    p.add_argument("--amounts", metavar="A1,A2,...",
+                   help="increment mode: what each region adds, in --regions order "
+                   "(e.g. 1,-1 for the workshop's demo; default 1 everywhere)")
     p.add_argument("--path", choices=("dynamodb", "api"), default="dynamodb",
                    help="write with DynamoDB UpdateItem (exact) or through the regional API")
     p.add_argument("--stagger-ms", type=float, default=0.0, metavar="MS",
@@ -42,8 +45,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace, conn: Connection) -> int:
     if args.out and Path(args.out).suffix.lower() not in (".csv", ".json"):
         raise ConfigError(f"--out {args.out}: use a .csv or .json file name")
+    try:
+        amounts = tuple(int(a) for a in args.amounts.split(",")) if args.amounts else ()
+    except ValueError:
+        raise ConfigError(f"--amounts {args.amounts}: use integers like 1,-1") from None
     config = ConflictConfig(
-        trials=args.trials, mode=args.mode, path=args.path, stagger_ms=args.stagger_ms,
+        trials=args.trials, mode=args.mode, amounts=amounts, path=args.path, stagger_ms=args.stagger_ms,
         pk=args.pk, sk=args.sk, converge_timeout=args.timeout,
     )
     lab = ConflictLab(conn, config)
