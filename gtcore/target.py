@@ -394,7 +394,10 @@ class Connection:
     def api_base_url(self, region: str) -> str | None:
         """Base URL of the regional API in ``region`` (None when not known)."""
         if self.target.is_local:
-            return f"{self.target.endpoint}/_api/{region}/api"
+            # The emulator serves one API per function; the workshop's own has the short URL.
+            if self.target.function_name == FUNCTION_NAME:
+                return f"{self.target.endpoint}/_api/{region}/api"
+            return f"{self.target.endpoint}/_api/{region}/{self.target.function_name}/api"
         from gtcore import apis  # owned by the setup engineer; imported lazily
 
         return apis.recorded_api_url(self.target.table, region)

@@ -94,3 +94,28 @@ def test_boto3_finds_the_emulator_through_aws_endpoint_url(emulator, unique_tabl
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "2019.11.21"
+
+
+def test_each_tables_regional_api_is_its_own_function(make_emulator) -> None:
+    """Two workshop tables in one emulator: throttling one table's function leaves the other's API up."""
+    from gtcore.actions.throttle import restore_region, throttle_region
+    from gtcore.regional_client import RegionalApi
+    from gtcore.target import Connection, Target
+    from gtcore.workshop import setup_workshop
+
+    emu = make_emulator()
+    conns = {t: Connection(Target(("us-west-2", "eu-west-1"), table=t, endpoint=emu.endpoint))
+             for t in ("global-serverless", "second-table")}
+    for conn in conns.values():
+        setup_workshop(conn)
+    urls = {t: c.api_base_url("eu-west-1") for t, c in conns.items()}
+    assert urls["global-serverless"].endswith("/_api/eu-west-1/api")
+    assert urls["second-table"].endswith("/_api/eu-west-1/second-table-dev/api")
+    throttle_region(conns["second-table"], "eu-west-1")
+    try:
+        assert RegionalApi(urls["second-table"], raise_for_status=False).ping().status == 500
+        health = RegionalApi(urls["global-serverless"]).health()
+        assert health.status == 200 and health.region == "eu-west-1"
+    finally:
+        restore_region(conns["second-table"], "eu-west-1")
+    assert RegionalApi(urls["second-table"]).ping().status == 200

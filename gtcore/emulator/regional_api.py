@@ -4,10 +4,11 @@ The gateway mounts :func:`make_regional_api` at ``{endpoint}/_api/{region}``: it
 app with ``PATH_INFO`` set to the rest of the path (``/api/scan``) and
 ``environ["gtcore.region"]``. For each request this app does what API Gateway and Lambda would:
 
-* looks up the region's Lambda function in moto's Lambda backend (in-process): ``global-serverless-dev``
-  if it exists, else the most recently updated function ``python -m setup up`` made (for
-  another ``--table``). No function: 404 with a JSON message saying the API is not deployed
-  there;
+* looks up the region's Lambda function in moto's Lambda backend (in-process). One API per
+  function, as API Gateway has one per Chalice stack: ``/_api/{region}/{function}/api/...``
+  calls that function; the short ``/_api/{region}/api/...`` calls ``global-serverless-dev`` if
+  it exists, else the most recently updated function ``python -m setup up`` made. No function:
+  404 with a JSON message saying the API is not deployed there;
 * reserved concurrency 0 (the console's "Throttle"): HTTP 500 ``{"message": "Internal server
   error"}``, as API Gateway answers when Lambda throttles; reserved concurrency N: at most N
   requests run at once in that region, the others get the same 500;
@@ -108,15 +109,19 @@ class RegionalApiApp:
         self._busy: dict[tuple[str, str], int] = {}
 
     # -- Lambda side ----------------------------------------------------------------------
-    def _function(self, region: str) -> Any | None:
+    def _function(self, region: str, name: str | None) -> Any | None:
+        """The function behind the URL: the named one, else the workshop's default."""
         try:
             backend = lambda_backends[self._account][region]
         except KeyError:
             return None
         functions = list(backend.list_functions())
+        wanted = name or FUNCTION_NAME
         for fn in functions:
-            if fn.function_name == FUNCTION_NAME:
+            if fn.function_name == wanted:
                 return fn
+        if name is not None:
+            return None
         ours = [fn for fn in functions if (fn.tags or {}).get(CREATED_BY[0]) == CREATED_BY[1]]
         if not ours:
             return None
@@ -164,18 +169,19 @@ class RegionalApiApp:
         query = environ.get("QUERY_STRING", "")
         request_id = str(uuid.uuid4())
 
+        name, raw_path = _function_and_path(raw_path)
         if raw_path != f"/{STAGE}" and not raw_path.startswith(f"/{STAGE}/"):
             return _json(start_response, 404, {
                 "message": f"No stage in {raw_path!r}: the regional API of {region} is at "
-                f"/_api/{region}/{STAGE}/ (routes: {', '.join(ROUTES)})",
+                f"/_api/{region}/{STAGE}/ or /_api/{region}/<function>/{STAGE}/ (routes: {', '.join(ROUTES)})",
             }, request_id)
         route_path = raw_path[len(STAGE) + 1:] or "/"
 
-        fn = self._function(region)
+        fn = self._function(region, name)
         if fn is None:
             return _json(start_response, 404, {
                 "message": f"The regional API is not deployed in {region}: there is no Lambda "
-                f"function {FUNCTION_NAME} there. Run `python -m setup up` (with this region "
+                f"function {name or FUNCTION_NAME} there. Run `python -m setup up` (with this region "
                 "in --regions) to create it.",
                 "Region": region,
             }, request_id)
@@ -215,6 +221,15 @@ def make_regional_api(emulator: Any) -> WSGIApp:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _function_and_path(raw_path: str) -> tuple[str | None, str]:
+    """Split ``/<function>/api/...`` (one API per function, like one API Gateway per stack)
+    from ``/api/...`` (the workshop's default function)."""
+    first, _, rest = raw_path.lstrip("/").partition("/")
+    if first == STAGE or not first:
+        return None, raw_path
+    return unquote(first), "/" + rest
 
 
 def _raw_path(environ: dict[str, Any], region: str) -> str:
