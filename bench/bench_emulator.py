@@ -120,13 +120,7 @@ def throughput_and_lag(seconds: float, lag_ms: int) -> None:
 
     emu = Emulator(port=0, lag=f"fixed:{lag_ms}", replica_create_seconds=0.2).start()
     errors: list[float] = []
-    record = emu.publisher.record
-
-    def recording(delivery, applied_at):  # the engine's own view of each delivered write
-        errors.append((applied_at - delivery.write.ts) * 1000 - lag_ms)
-        record(delivery, applied_at)
-
-    emu.engine._on_applied = recording
+    emu.add_delivery_listener(lambda d, applied_at: errors.append((applied_at - d.write.ts) * 1000 - lag_ms))
     try:
         create(emu.endpoint, "load", REGIONS[1:])
         for label, batch, rate in (("paced PutItem, 50/s per region", 1, 50.0), ("PutItem, flat out", 1, None),

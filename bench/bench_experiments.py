@@ -57,16 +57,12 @@ class _Deliveries:
 
     def __init__(self, emu: Any) -> None:
         self.log: dict[tuple[str, str], float] = {}
-        engine = emu.engine
-        original = engine._on_applied
 
         def spy(delivery: Any, applied_at: float) -> None:
             self.log.setdefault((delivery.write.key, delivery.dst),
                                 (applied_at - delivery.write.ts) * 1000.0)
-            if original is not None:
-                original(delivery, applied_at)
 
-        engine._on_applied = spy
+        emu.add_delivery_listener(spy)
 
     def truth(self, frame: Any) -> tuple[float, float, float]:
         """(coverage of [configured, recorded], median |error| vs recorded, median lateness)."""

@@ -183,20 +183,16 @@ def delivery_log(emulator):
     """What the emulator really did: (item key, destination) -> (due lag, applied lag) in ms.
     The engine applies a delivery at or after its due time; the item becomes visible in
     between, so the true lag of a sample lies in that interval."""
-    engine = emulator.engine
-    original = engine._on_applied
     log: dict[tuple[str, str], float] = {}
 
     def spy(delivery, applied_at):
         # the first delivery per key: the probe write (the clean-up delete comes later)
         log.setdefault((delivery.write.key, delivery.dst),
                        (applied_at - delivery.write.ts) * 1000.0)
-        if original is not None:
-            original(delivery, applied_at)
 
-    engine._on_applied = spy
+    emulator.add_delivery_listener(spy)
     yield log
-    engine._on_applied = original
+    emulator.remove_delivery_listener(spy)
 
 
 def _item_key(pk: str, sk: str) -> str:

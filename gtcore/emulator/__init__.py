@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from moto.moto_api._internal.models import moto_api_backend
@@ -28,7 +29,7 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from gtcore.emulator.control import make_control_api
-from gtcore.emulator.engine import ReplicationEngine
+from gtcore.emulator.engine import Delivery, ReplicationEngine
 from gtcore.emulator.gateway import Gateway
 from gtcore.emulator.lag import LagModel, parse_lag
 from gtcore.emulator.metrics import LatencyPublisher
@@ -176,6 +177,14 @@ class Emulator:
         """Hand the current image of each written key to the engine (caller holds the lock)."""
         for region, table, key in touched:
             self.engine.local_write(region, table, key, self.store.read(region, table, key))
+
+    def add_delivery_listener(self, listener: Callable[[Delivery, float], None]) -> None:
+        """Call `listener(delivery, applied_at)` for every applied replicated write: the truth a
+        lag measurement can be checked against (`applied_at - delivery.write.ts` is its lag)."""
+        self.engine.add_listener(listener)
+
+    def remove_delivery_listener(self, listener: Callable[[Delivery, float], None]) -> None:
+        self.engine.remove_listener(listener)
 
     def set_lag(self, spec: str | LagModel) -> None:
         self.engine.set_lag(parse_lag(spec) if isinstance(spec, str) else spec)

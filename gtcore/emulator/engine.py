@@ -84,7 +84,7 @@ class ReplicationEngine:
         self.clock = clock or SystemClock()
         self._lag: LagModel = lag or RealisticLag()
         self._rng = rng or random.Random()
-        self._on_applied = on_applied
+        self._listeners: list[Applied] = [on_applied] if on_applied is not None else []
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._seq = itertools.count()
@@ -107,6 +107,17 @@ class ReplicationEngine:
     def set_lag(self, model: LagModel) -> None:
         with self._lock:
             self._lag = model
+
+    # -- listeners -----------------------------------------------------------------------
+    def add_listener(self, listener: Applied) -> None:
+        """Call `listener(delivery, applied_at)` after every applied replicated write."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Applied) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     # -- membership ----------------------------------------------------------------------
     def add_replica(self, table: str, region: str, status: str = "CREATING") -> None:
@@ -228,8 +239,9 @@ class ReplicationEngine:
             if not self._store.apply(d.dst, w.table, w.key, w.image):
                 return 0
         self.applied_count += 1
-        if self._on_applied is not None:
-            self._on_applied(d, self.clock.now())
+        applied_at = self.clock.now()
+        for listener in list(self._listeners):
+            listener(d, applied_at)
         return 1
 
     def _collect_tombstones(self, now: float) -> None:
