@@ -20,6 +20,8 @@ def home() -> None:
         "One table, a replica in every region, each region with its own API. "
         "Green means the region can take reads and writes right now.",
     )
+    st.toggle("Refresh every 5 s", key="home_auto", on_change=_toggle_refresh)
+
     @st.fragment(run_every=st.session_state.get("home_refresh_s"))
     def live_status() -> None:
         report = status_report()
@@ -30,7 +32,6 @@ def home() -> None:
         next_steps(report)
 
     live_status()
-    st.toggle("Refresh every 5 s", key="home_auto", on_change=_toggle_refresh)
 
 
 def _toggle_refresh() -> None:

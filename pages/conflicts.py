@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import session
 from ui.conflict_view import (
     DEMO_KEY,
     LAB_KEY,
@@ -36,7 +37,8 @@ with guided:
                 "or one below where it started, never back at the start.")
     if demo_regions() is not None:
         st.button("Read, then +1 in A and −1 in B at once", type="primary",
-                  icon=":material/call_split:", key="demo_go", on_click=start_demo)
+                  icon=":material/call_split:", key="demo_go", on_click=start_demo,
+                  disabled=session.read_only(), help="writes the demo bookmark in two regions")
         show_start_error()
 
     demo_live = (d := running(DEMO_KEY)) is not None and d.state == "running"

@@ -14,8 +14,7 @@ page_header(
     "Throttle a region's API the way the workshop does (the Lambda console's *Throttle*): "
     "clients fail over to another region, and the table keeps replicating, so nothing is lost.",
 )
-choice = session.choice()
-read_only = choice.read_only and not choice.is_emulator
+read_only = session.read_only()
 
 last_change()
 st.subheader("Regions")

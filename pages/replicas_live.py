@@ -65,18 +65,20 @@ def region_view(h: Harness, reading: Reading) -> None:
                    f"{reading.rtt_ms or 0:.0f} ms")
     if region not in h.apis:
         return
+    no_writes = session.read_only()
+    why = "The target is read-only" if no_writes else None
     buttons = st.columns(4)
     buttons[0].button("Ping", key=f"ping_{region}", width="stretch",
                       on_click=act, args=(h, region, "ping"))
     buttons[1].button("Get", key=f"get_{region}", width="stretch",
                       on_click=act, args=(h, region, "get"))
-    buttons[2].button("−", key=f"minus_{region}", width="stretch",
-                      on_click=act, args=(h, region, "minus"))
+    buttons[2].button("−", key=f"minus_{region}", width="stretch", disabled=no_writes,
+                      help=why, on_click=act, args=(h, region, "minus"))
     buttons[3].button("+", key=f"plus_{region}", width="stretch", type="primary",
-                      on_click=act, args=(h, region, "plus"))
+                      disabled=no_writes, help=why, on_click=act, args=(h, region, "plus"))
     value_col, set_col = st.columns([3, 2], vertical_alignment="bottom")
     value_col.number_input("Set Bookmark to", value=0, step=1, key=f"value_{region}")
-    set_col.button("Set", key=f"set_{region}", width="stretch",
+    set_col.button("Set", key=f"set_{region}", width="stretch", disabled=no_writes, help=why,
                    on_click=act, args=(h, region, "set"))
     failed = st.session_state.get("live_errors", {}).pop(region, None)
     if failed is not None:

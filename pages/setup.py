@@ -17,7 +17,7 @@ page_header(
     "the sample catalog and a regional API per region. Running it again changes nothing.",
 )
 choice = session.choice()
-read_only = choice.read_only and not choice.is_emulator
+read_only = session.read_only()
 if read_only:
     st.info("The target is read-only: setup, new replicas and teardown are switched off.",
             icon=":material/lock:")

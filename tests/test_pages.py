@@ -374,3 +374,21 @@ def test_failover_drill_fails_over_and_loses_nothing(choice: Choice, conn: Conne
     latency = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Write latency")]
     names = {t["name"] for t in latency[0]["data"]}
     assert {"us-west-2 ok", "us-west-2 failed", "eu-west-1 ok"} <= names
+
+
+def test_read_only_aws_target_switches_every_write_off(choice: Choice) -> None:
+    """A bogus profile fails before any request leaves (no traffic beyond loopback)."""
+    ro = Choice(mode="aws", regions=TWO, table=choice.table, profile="no-such-profile-gt",
+                read_only=True)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["gt_choice"] = ro
+    at.run()
+    assert_clean(at)
+    for page, keys in {"pages/conflicts.py": ["demo_go", "lab_go"],
+                       "pages/replication_lag.py": ["probe_start"],
+                       "pages/region_failure.py": ["drill_start"],
+                       "pages/setup.py": ["setup_run", "setup_add", "teardown_ask"]}.items():
+        at.switch_page(page).run()
+        assert_clean(at)
+        for key in keys:
+            assert at.button(key=key).disabled, (page, key)

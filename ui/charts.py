@@ -26,6 +26,7 @@ LINE_WIDTH = 3.5
 MARKER_SIZE = 10
 FONT_FAMILY = "Source Sans Pro, Arial, sans-serif"
 DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "cross", "x")
 MAX_POINTS_PER_TRACE = 1500  # beyond this, lines are thinned: projectors have ~2k pixels
 
 Pair = tuple[str, str]
@@ -68,12 +69,14 @@ def pair_label(source: str, receiving: str) -> str:
 
 
 def pair_styles(pairs: Iterable[Pair]) -> dict[Pair, dict[str, str]]:
-    """Colour (by source) and dash (by receiving region) for every pair."""
+    """Colour (by source), dash and marker symbol (by receiving region) for every pair."""
     pairs = sorted(set(pairs))
     regions = sorted({r for p in pairs for r in p})
     colours = region_colours(regions)
     dash_of = {r: DASHES[i % len(DASHES)] for i, r in enumerate(regions)}
-    return {p: {"color": colours.get(p[0], UNKNOWN_COLOUR), "dash": dash_of[p[1]]} for p in pairs}
+    symbol_of = {r: SYMBOLS[i % len(SYMBOLS)] for i, r in enumerate(regions)}
+    return {p: {"color": colours.get(p[0], UNKNOWN_COLOUR), "dash": dash_of[p[1]],
+                "symbol": symbol_of[p[1]]} for p in pairs}
 
 
 def _thin(frame: pd.DataFrame, limit: int = MAX_POINTS_PER_TRACE) -> pd.DataFrame:
@@ -160,9 +163,13 @@ def lag_histogram(
         return empty_figure("No samples yet: run the probe", title)
     lo, hi = float(data[value].min()), float(data[value].max())
     size = bin_ms or max((hi - lo) / 40.0, 1.0)
+    edges = np.arange(lo, hi + 2 * size, size)
     fig = go.Figure()
+    tallest = 1
     for pair, style in pair_styles(_pairs_of(data, source, receiving)).items():
         lags = data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1]), value]
+        counts, _ = np.histogram(lags.to_numpy(dtype=float), bins=edges)
+        tallest = max(tallest, int(counts.max(initial=0)))
         fig.add_trace(go.Histogram(
             x=lags.to_numpy(dtype=float), name=pair_label(*pair), opacity=0.6,
             xbins={"start": lo, "end": hi + size, "size": size},
@@ -170,7 +177,8 @@ def lag_histogram(
         ))
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title_text="lag (ms)")
-    fig.update_yaxes(title_text="writes", tickformat=",d", rangemode="tozero")
+    fig.update_yaxes(title_text="writes", rangemode="tozero", tick0=0,
+                     dtick=max(1, int(np.ceil(tallest / 5))))
     return projector_layout(fig, title)
 
 
@@ -188,13 +196,13 @@ def lag_timeseries(
     if data.empty:
         return empty_figure("No samples yet: run the probe", title)
     fig = go.Figure()
-    for pair, style in pair_styles(_pairs_of(data, source, receiving)).items():
+    styles = pair_styles(_pairs_of(data, source, receiving))
+    for pair, style in styles.items():
         part = data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1])]
         part = _thin(part.sort_values(time))
         fig.add_trace(go.Scatter(
-            x=part[time], y=part[value], mode="lines+markers", name=pair_label(*pair),
-            line={"color": style["color"], "dash": style["dash"], "width": 2},
-            marker={"color": style["color"], "size": 7},
+            x=part[time], y=part[value], mode="markers", name=pair_label(*pair),
+            marker={"color": style["color"], "size": 9, "symbol": style["symbol"]},
         ))
     fig.update_xaxes(title_text="seconds into the run")
     fig.update_yaxes(title_text="lag (ms)", rangemode="tozero")

@@ -183,7 +183,9 @@ def lab_form() -> None:
                              "increment": "Bookmark + 1"}.get, key="lab_mode")
         c.number_input("Start each region later by (ms)", 0, 2000, 0, step=50, key="lab_stagger")
         st.form_submit_button("Run the trials", type="primary", icon=":material/science:",
-                              key="lab_go", on_click=start_trials)
+                              key="lab_go", on_click=start_trials,
+                              disabled=session.read_only(),
+                              help="writes its own item in every writing region")
     show_start_error()
 
 

@@ -94,7 +94,8 @@ def controls(drill: FailoverDrill | None) -> None:
     running = drill is not None and drill.phase == "running"
     a, b, c = st.columns(3)
     a.button("Start watching", type="primary", icon=":material/play_arrow:", key="drill_start",
-             on_click=start_drill, disabled=running, width="stretch")
+             on_click=start_drill, disabled=running or session.read_only(), width="stretch",
+             help="writes the player's bookmark twice a second")
     b.button("Fail back home now", icon=":material/home:", key="drill_failback",
              disabled=not running or drill.active == drill.home,
              on_click=drill.request_failback if drill is not None else None, width="stretch")

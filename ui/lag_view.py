@@ -39,7 +39,9 @@ def probe_form(regions: tuple[str, ...]) -> None:
                        key="probe_rate")
         c.number_input("Give up after (s)", 1.0, 120.0, 10.0, key="probe_timeout")
         st.form_submit_button("Start the probe", type="primary", icon=":material/play_arrow:",
-                              key="probe_start", on_click=start_probe)
+                              key="probe_start", on_click=start_probe,
+                              disabled=session.read_only(),
+                              help="writes short-lived probe items (TTL) in the source regions")
     failed = st.session_state.pop(ERROR_KEY, None)
     if failed is not None:
         show_error(failed)

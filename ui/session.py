@@ -154,6 +154,12 @@ def emulator() -> Emulator | None:
     return embedded_emulator() if choice().is_emulator else None
 
 
+def read_only() -> bool:
+    """True when the session's target refuses writes (AWS with the read-only switch on)."""
+    c = choice()
+    return c.read_only and not c.is_emulator
+
+
 def colours() -> dict[str, str]:
     """Region -> colour for this session's regions (the same on every page)."""
     return region_colours(choice().regions)
