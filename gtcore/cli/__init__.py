@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from gtcore.errors import GtError
+from gtcore.errors import ConfigError, GtError
 
 __all__ = ["COMMANDS", "Progress", "build_parser", "emit_json", "format_table", "main"]
 
@@ -119,8 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # argparse: --help (0) or a usage error (2)
         return stop.code if isinstance(stop.code, int) else 2
     try:
-        conn = _connection(args)
-        return int(args._run(args, conn))
+        try:
+            conn = _connection(args)
+            return int(args._run(args, conn))
+        except OSError as err:  # a file named on the command line (--out, --history, ...)
+            if err.filename is None:
+                raise
+            raise ConfigError(
+                f"cannot write or read {err.filename}: {err.strerror or err}",
+                hint="check the file name and its directory (--out, --history)",
+            ) from err
     except GtError as err:
         print(f"error: {err}", file=sys.stderr)
         if getattr(args, "json", False):
