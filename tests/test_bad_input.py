@@ -494,6 +494,8 @@ def test_setup_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(data, con
     ["unthrottle", "eu-west-1", "--all"],
     ["nosuchcommand"],
     [],
+    ["drill", "--history", "/nonexistent/dir/d.json"],
+    ["drill", "--history", "t" * 300],
 ])
 def test_gtcore_cli_named_bad_inputs(argv, live_table, monkeypatch):
     from gtcore.cli import main
