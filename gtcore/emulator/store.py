@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.common_models import BaseModel
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import StreamShard, Table
@@ -86,6 +87,17 @@ def install_hooks() -> None:
             return stream_get(self, max(start, self.starting_sequence_number), quantity)
 
         StreamShard.get = clamped_get  # type: ignore[method-assign]
+
+        def untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+            # moto's BaseModel keeps every instance it ever made in `cls.instances_tracked` (for
+            # its web dashboard), so every item version, stream record and metric datum stayed
+            # in memory forever: tens of MB per minute under steady writes. S3 reads the list.
+            instance = super(BaseModel, cls).__new__(cls)
+            if cls.__module__.startswith("moto.s3."):
+                cls.instances_tracked.append(instance)  # type: ignore[attr-defined]
+            return instance
+
+        BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[method-assign,assignment]
         Table.put_item = hooked_put  # type: ignore[method-assign]
         Table.delete_item = hooked_delete  # type: ignore[method-assign]
         DynamoDBBackend.update_item = hooked_update  # type: ignore[method-assign]
