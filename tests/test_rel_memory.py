@@ -1,0 +1,52 @@
+"""The emulator forgets what it deleted or trimmed: item versions, stream records and metric
+datums do not stay in memory (moto keeps every model instance it ever made, for its own
+dashboard, unless told otherwise)."""
+
+from __future__ import annotations
+
+import gc
+
+from emulator_helpers import key, make_global
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import StreamRecord
+
+
+def _live(cls: type) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is cls)
+
+
+def test_deleted_and_overwritten_items_do_not_stay_in_memory(emulator, unique_table):
+    clients = make_global(emulator.endpoint, unique_table, ("us-west-2", "eu-west-1"),
+                          StreamSpecification={"StreamEnabled": True,
+                                               "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    ddb = clients["us-west-2"]
+    items_before = _live(Item)
+    for i in range(200):
+        ddb.put_item(TableName=unique_table, Item={**key(f"gone{i}"), "v": {"N": str(i)}})
+        ddb.update_item(TableName=unique_table, Key=key("hot"), UpdateExpression="SET v = :v",
+                        ExpressionAttributeValues={":v": {"N": str(i)}})
+        ddb.delete_item(TableName=unique_table, Key=key(f"gone{i}"))
+    assert emulator.wait_replicated(20)
+    # 200 x (put + update + delete) in two regions made thousands of item versions; what is
+    # left alive is the one hot item per region (and nothing per deleted one).
+    grown = _live(Item) - items_before
+    assert grown <= 10, f"{grown} item versions are still in memory"
+
+
+def test_trimmed_stream_records_do_not_stay_in_memory(emulator, unique_table):
+    clients = make_global(emulator.endpoint, unique_table, ("us-west-2",),
+                          StreamSpecification={"StreamEnabled": True,
+                                               "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    records_before = _live(StreamRecord)
+    for i in range(150):
+        clients["us-west-2"].put_item(TableName=unique_table, Item={**key(f"s{i}"),
+                                                                     "v": {"N": str(i)}})
+    with emulator.store.region_lock("us-west-2"):  # what the emulator's trimming does, on
+        table = emulator.store.table("us-west-2", unique_table)  # this table only
+        kept = 20
+        drop = len(table.stream_shard.items) - kept
+        del table.stream_shard.items[:drop]
+        table.stream_shard.starting_sequence_number += drop
+    grown = _live(StreamRecord) - records_before
+    assert grown <= kept + 5, f"{grown} stream records alive, {kept} kept in the stream"
