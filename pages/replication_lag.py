@@ -47,7 +47,7 @@ def results() -> None:
     else:
         table = lag_table(frame)
         headline(table)
-        lag_charts(frame)
+        lag_charts(frame, table)
         show_table(table)
     if live and probe.state != "running":
         st.rerun()  # the run ended: one full rerun drops the live refresh and the cancel button

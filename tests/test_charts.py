@@ -161,3 +161,36 @@ def test_projector_style_is_big() -> None:
     fig = charts.lag_ecdf(_samples(n=10))
     assert fig.layout.font.size >= 18
     assert fig.layout.title.font.size >= 24
+
+
+def test_many_pairs_get_one_panel_per_source_coloured_by_receiving_region() -> None:
+    four = [*REGIONS, "eu-central-1"]
+    rows = [(a, b, 900.0 + i, float(i)) for i, (a, b) in
+            enumerate((a, b) for a in four for b in four if a != b)]
+    samples = pd.DataFrame(rows, columns=["source", "destination", "lag_ms", "t_s"])
+    colours = region_colours(four)
+    for fig in (charts.lag_ecdf(samples), charts.lag_timeseries(samples)):
+        assert len(fig.data) == 12
+        titles = [a.text for a in fig.layout.annotations if a.text.startswith("written in")]
+        assert sorted(titles) == sorted(f"written in {r}" for r in four)
+        shown = [t for t in fig.data if t.showlegend is not False]
+        assert sorted(t.name for t in shown) == sorted(f"arriving in {r}" for r in four)
+        for trace in fig.data:
+            colour = trace.line.color if trace.mode == "lines" else trace.marker.color
+            assert colour == colours[trace.legendgroup]
+
+
+def test_value_timeline_keeps_close_values_legible_when_the_start_is_far() -> None:
+    events = pd.DataFrame({
+        "t_ms": [0, 1, 50, 60],
+        "region": ["us-west-2", "eu-west-1", "us-west-2", "eu-west-1"],
+        "value": [1001, 1002, 1001, 1002],
+        "kind": ["write", "write", "read", "read"],
+    })
+    fig = charts.region_value_timeline(events, ["us-west-2", "eu-west-1"], base_value=0,
+                                       winner_value=1002)
+    low, high = fig.layout.yaxis.range
+    assert 990 < low < 1001 and 1002 < high < 1010
+    assert any("started at 0" in a.text for a in fig.layout.annotations)
+    near = charts.region_value_timeline(events, ["us-west-2", "eu-west-1"], base_value=1000)
+    assert near.layout.yaxis.range[0] < 1000

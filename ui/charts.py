@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from gtcore.regions import REGIONS, great_circle_km, physics_floor_ms
 from ui.colours import UNKNOWN_COLOUR, region_colours
@@ -28,6 +29,7 @@ FONT_FAMILY = "Source Sans Pro, Arial, sans-serif"
 DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "cross", "x")
 MAX_POINTS_PER_TRACE = 1500  # beyond this, lines are thinned: projectors have ~2k pixels
+MAX_OVERLAID_PAIRS = 6  # more pairs than this: one panel per source region
 
 Pair = tuple[str, str]
 
@@ -93,6 +95,74 @@ def _pairs_of(frame: pd.DataFrame, source: str, receiving: str) -> list[Pair]:
     return sorted((str(a), str(b)) for a, b in uniq.itertuples(index=False))
 
 
+class PairCanvas:
+    """Where each pair's trace goes and how it looks.
+
+    Up to MAX_OVERLAID_PAIRS pairs share one set of axes (colour = source, dash = receiving).
+    Beyond that, one small panel per source region ("written in us-west-2"), where each line
+    takes the *receiving* region's colour: twenty overlaid lines help nobody.
+    """
+
+    def __init__(self, pairs: Sequence[Pair], title: str | None, height: int = 460,
+                 order: Sequence[str] = ()) -> None:
+        rank = {r: i for i, r in enumerate(order)}
+        self.pairs = sorted(set(pairs), key=lambda p: (rank.get(p[0], len(rank)), p[0],
+                                                       rank.get(p[1], len(rank)), p[1]))
+        self.sources = list(dict.fromkeys(p[0] for p in self.pairs))
+        self.faceted = len(self.pairs) > MAX_OVERLAID_PAIRS
+        self.styles = pair_styles(self.pairs)
+        self.colours = region_colours({r for p in self.pairs for r in p})
+        self._legend_done: set[str] = set()
+        if self.faceted:
+            self.cols = min(3, len(self.sources))
+            self.rows = int(np.ceil(len(self.sources) / self.cols))
+            self.fig = make_subplots(
+                rows=self.rows, cols=self.cols, shared_yaxes=True,
+                subplot_titles=[f"written in {s}" for s in self.sources],
+                vertical_spacing=0.16 if self.rows > 1 else 0.1, horizontal_spacing=0.05)
+            self.height = 80 + 330 * self.rows
+        else:
+            self.fig = go.Figure()
+            self.height = height
+        self.title = title
+
+    def cell(self, pair: Pair) -> dict[str, int]:
+        if not self.faceted:
+            return {}
+        i = self.sources.index(pair[0])
+        return {"row": i // self.cols + 1, "col": i % self.cols + 1}
+
+    def look(self, pair: Pair) -> dict[str, object]:
+        """name, colour, dash, symbol, legend settings for the pair's trace."""
+        if not self.faceted:
+            style = self.styles[pair]
+            return {"name": pair_label(*pair), "color": style["color"], "dash": style["dash"],
+                    "symbol": style["symbol"], "legendgroup": pair_label(*pair),
+                    "showlegend": True}
+        first = pair[1] not in self._legend_done
+        self._legend_done.add(pair[1])
+        return {"name": f"arriving in {pair[1]}", "color": self.colours[pair[1]],
+                "dash": "solid", "symbol": "circle", "legendgroup": pair[1],
+                "showlegend": first}
+
+    def add(self, trace: go.Scatter | go.Histogram, pair: Pair) -> None:
+        self.fig.add_trace(trace, **self.cell(pair))
+
+    def finish(self, x_title: str, y_title: str, **y: object) -> go.Figure:
+        fig = self.fig
+        fig.update_xaxes(title_text=x_title if not self.faceted else None, rangemode="tozero")
+        fig.update_yaxes(**y)
+        if self.faceted:
+            for row in range(1, self.rows + 1):
+                fig.update_yaxes(title_text=y_title, row=row, col=1)
+            fig.update_annotations(font_size=FONT_SIZE)
+            fig.add_annotation(text=x_title, xref="paper", yref="paper", x=0.5, y=0,
+                               yshift=-45, showarrow=False, font={"size": FONT_SIZE})
+        else:
+            fig.update_yaxes(title_text=y_title)
+        return projector_layout(fig, self.title, self.height)
+
+
 # --- replication lag -----------------------------------------------------------------------------
 
 
@@ -105,6 +175,7 @@ def lag_ecdf(
     value: str = "lag_ms",
     status: str = "status",
     title: str = "How long until a write arrives (ECDF)",
+    order: Sequence[str] = (),
 ) -> go.Figure:
     """Share of writes that had arrived by each lag, one line per region pair.
 
@@ -118,9 +189,8 @@ def lag_ecdf(
         return empty_figure("No samples yet: run the probe", title)
     late = (samples[samples[status] == "timeout"].groupby([source, receiving]).size()
             if status in samples.columns else pd.Series(dtype=int))
-    fig = go.Figure()
-    styles = pair_styles(_pairs_of(data, source, receiving))
-    for pair, style in styles.items():
+    canvas = PairCanvas(_pairs_of(data, source, receiving), title, order=order)
+    for pair in canvas.pairs:
         lags = np.sort(data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1]),
                                 value].to_numpy(dtype=float))
         if lags.size == 0:
@@ -130,22 +200,26 @@ def lag_ecdf(
         if lags.size > MAX_POINTS_PER_TRACE:
             idx = np.unique(np.linspace(0, lags.size - 1, MAX_POINTS_PER_TRACE).astype(int))
             lags, share = lags[idx], share[idx]
-        fig.add_trace(go.Scatter(
-            x=lags, y=share * 100, mode="lines", name=pair_label(*pair),
-            line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH,
+        look = canvas.look(pair)
+        canvas.add(go.Scatter(
+            x=lags, y=share * 100, mode="lines", name=look["name"],
+            legendgroup=look["legendgroup"], showlegend=look["showlegend"],
+            line={"color": look["color"], "dash": look["dash"], "width": LINE_WIDTH,
                   "shape": "hv"},
             hovertemplate="%{y:.0f}% within %{x:.0f} ms<extra>" + pair_label(*pair) + "</extra>",
-        ))
+        ), pair)
     if floors_ms:
-        floor = max(floors_ms.get(p, 0.0) for p in styles)
+        floor = max(floors_ms.get(p, 0.0) for p in canvas.pairs)
         if floor > 0:
-            fig.add_vrect(x0=0, x1=floor, fillcolor="#999999", opacity=0.25, line_width=0,
-                          annotation_text=f"light in fiber ≥ {floor:.0f} ms",
-                          annotation_position="top left",
-                          annotation_font_size=FONT_SIZE - 4)
-    fig.update_xaxes(title_text="lag (ms)", rangemode="tozero")
-    fig.update_yaxes(title_text="writes arrived (%)", range=[0, 102])
-    return projector_layout(fig, title)
+            canvas.fig.add_vrect(x0=0, x1=floor, fillcolor="#999999", opacity=0.25,
+                                 line_width=0, row="all" if canvas.faceted else None,
+                                 col="all" if canvas.faceted else None)
+            if not canvas.faceted:  # panels have titles there; the band speaks for itself
+                canvas.fig.add_annotation(text=f"light in fiber ≥ {floor:.0f} ms",
+                                          xref="paper", yref="paper", x=0, y=1,
+                                          xanchor="left", yanchor="bottom", showarrow=False,
+                                          font={"size": FONT_SIZE - 4})
+    return canvas.finish("lag (ms)", "writes arrived (%)", range=[0, 102])
 
 
 def lag_histogram(
@@ -190,23 +264,23 @@ def lag_timeseries(
     value: str = "lag_ms",
     time: str = "t_s",
     title: str = "Lag of each write over time",
+    order: Sequence[str] = (),
 ) -> go.Figure:
     """Lag of each probe write against when it was written (seconds into the run)."""
     data = samples.dropna(subset=[value]) if not samples.empty else samples
     if data.empty:
         return empty_figure("No samples yet: run the probe", title)
-    fig = go.Figure()
-    styles = pair_styles(_pairs_of(data, source, receiving))
-    for pair, style in styles.items():
+    canvas = PairCanvas(_pairs_of(data, source, receiving), title, order=order)
+    for pair in canvas.pairs:
         part = data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1])]
         part = _thin(part.sort_values(time))
-        fig.add_trace(go.Scatter(
-            x=part[time], y=part[value], mode="markers", name=pair_label(*pair),
-            marker={"color": style["color"], "size": 9, "symbol": style["symbol"]},
-        ))
-    fig.update_xaxes(title_text="seconds into the run")
-    fig.update_yaxes(title_text="lag (ms)", rangemode="tozero")
-    return projector_layout(fig, title)
+        look = canvas.look(pair)
+        canvas.add(go.Scatter(
+            x=part[time], y=part[value], mode="markers", name=look["name"],
+            legendgroup=look["legendgroup"], showlegend=look["showlegend"],
+            marker={"color": look["color"], "size": 9, "symbol": look["symbol"]},
+        ), pair)
+    return canvas.finish("seconds into the run", "lag (ms)", rangemode="tozero")
 
 
 def physics_floors(pairs: Iterable[Pair]) -> dict[Pair, float]:
@@ -369,10 +443,20 @@ def region_value_timeline(
                 marker={"color": colours[r], "size": MARKER_SIZE + 8, "symbol": symbol,
                         "line": {"color": "#000000", "width": 2}},
             ))
-    if base_value is not None:
+    values = pd.to_numeric(events[value], errors="coerce").dropna()
+    lo, hi = (float(values.min()), float(values.max())) if not values.empty else (0.0, 1.0)
+    spread = max(hi - lo, 1.0)
+    if base_value is not None and abs(base_value - (lo + hi) / 2) <= 3 * spread:
+        lo, hi = min(lo, base_value), max(hi, base_value)
         fig.add_hline(y=base_value, line_dash="dot", line_color="#999999",
                       annotation_text=f"started at {base_value:g}",
                       annotation_position="bottom right", annotation_font_size=FONT_SIZE - 4)
+    elif base_value is not None:  # far away (absolute values): say it, keep the writes legible
+        fig.add_annotation(text=f"started at {base_value:g}", xref="paper", yref="paper",
+                           x=1, y=0, xanchor="right", yanchor="bottom", showarrow=False,
+                           font={"size": FONT_SIZE - 4, "color": "#666666"})
+    pad = max((hi - lo) * 0.15, 0.5)
+    fig.update_yaxes(range=[lo - pad, hi + pad])
     if winner_value is not None:
         fig.add_hline(y=winner_value, line_dash="dash", line_color="#444444",
                       annotation_text=f"converged: {winner_value:g}",

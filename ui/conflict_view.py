@@ -65,9 +65,13 @@ def verdict_text(result: TrialResult) -> str:
     winner = result.winner or " or ".join(result.winner_candidates) or "no write"
     head = f"Every region now shows **{result.final}** (it started at {result.base})."
     if result.conflict and result.lost:
-        lost = ", ".join(result.lost)
-        return (f"**Conflict!** {head} **{winner}**'s write won; **{lost}**'s write was "
-                "acknowledged and then silently overwritten — last writer wins.")
+        if len(result.lost) == 1:
+            lost = f"**{result.lost[0]}**'s write was"
+        else:
+            lost = ("the writes of " + ", ".join(f"**{r}**" for r in result.lost[:-1])
+                    + f" and **{result.lost[-1]}** were")
+        return (f"**Conflict!** {head} **{winner}**'s write won; {lost} acknowledged and "
+                "then silently overwritten — last writer wins.")
     if result.mode == "increment" and result.lost_increments:
         return (f"**Conflict!** {head} {result.acked} increments were acknowledged but only "
                 f"{result.acked - result.lost_increments} survived.")

@@ -11,7 +11,7 @@ from gtcore.errors import GtError
 from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, all_pairs, summarize
 from ui import charts, session
 from ui.messages import show_error
-from ui.widgets import plot
+from ui.widgets import plot, region_name
 
 PROBE_KEY = "lag_probe"
 FRAME_KEY = "lag_frame_cache"
@@ -29,10 +29,13 @@ def probe_form(regions: tuple[str, ...]) -> None:
         st.info("Pick at least two regions in the sidebar to measure replication lag.")
         return
     with st.form("probe_form"):
-        st.multiselect(
-            "Region pairs (write in the first, read in the second)", options=list(pairs),
-            default=list(pairs), format_func=lambda p: charts.pair_label(*p), key="probe_pairs",
-        )
+        src_col, dst_col = st.columns(2)
+        src_col.multiselect("Write in", options=list(regions), default=list(regions),
+                            format_func=region_name, key="probe_sources")
+        dst_col.multiselect("Read in", options=list(regions), default=list(regions),
+                            format_func=region_name, key="probe_destinations",
+                            help="Every write region is measured against every other read "
+                            "region.")
         a, b, c = st.columns(3)
         a.number_input("Writes per source region", 1, 5000, 20, key="probe_samples")
         b.number_input("Writes per second per source", 0.2, 50.0, 2.0, step=0.5,
@@ -54,7 +57,9 @@ def start_probe() -> None:
     if old is not None and old.state == "running":
         old.cancel()
     try:
-        config = ProbeConfig(pairs=tuple(state["probe_pairs"]), samples=int(state["probe_samples"]),
+        pairs = tuple((a, b) for a in state["probe_sources"] for b in state["probe_destinations"]
+                      if a != b)
+        config = ProbeConfig(pairs=pairs, samples=int(state["probe_samples"]),
                              rate=float(state["probe_rate"]),
                              timeout=float(state["probe_timeout"]))
         state[PROBE_KEY] = LagProbe(session.connection(), config).start()
@@ -107,7 +112,8 @@ def show_table(table: pd.DataFrame) -> None:
     styled = table.style.format(fmt, na_rep="—").format(
         lambda v: "never" if isinstance(v, float) and math.isinf(v) else f"{v:,.0f}",
         subset=["p50 ms", "p90 ms", "p99 ms", "max ms"])
-    st.dataframe(styled, hide_index=True, width="stretch")
+    st.dataframe(styled, hide_index=True, width="stretch",
+                 height=min(40 + 36 * len(table), 760))
 
 
 def headline(table: pd.DataFrame) -> None:
@@ -124,16 +130,35 @@ def headline(table: pd.DataFrame) -> None:
     )
 
 
-def lag_charts(frame: pd.DataFrame) -> None:
+def lag_charts(frame: pd.DataFrame, table: pd.DataFrame) -> None:
+    """ECDF, time series and histogram; with many pairs, panels per source and a matrix."""
     ok = frame[frame["status"] == "ok"] if not frame.empty else frame
     pairs = {(str(a), str(b)) for a, b in zip(frame["source"], frame["destination"],
                                                 strict=True)} if not frame.empty else set()
+    order = session.choice().regions
+    ecdf = charts.lag_ecdf(frame, charts.physics_floors(pairs), order=order)
+    series = charts.lag_timeseries(ok, order=order)
+    if len(pairs) <= charts.MAX_OVERLAID_PAIRS:
+        left, right = st.columns(2)
+        with left:
+            plot(ecdf, key="lag_ecdf")
+        with right:
+            plot(series, key="lag_ts")
+        plot(charts.lag_histogram(ok), key="lag_hist")
+        return
+    plot(ecdf, key="lag_ecdf")
+    regions = [r for r in session.choice().regions if any(r in p for p in pairs)]
+    finite = table[table["p50 ms"].apply(lambda v: math.isfinite(v))]
     left, right = st.columns(2)
     with left:
-        plot(charts.lag_ecdf(frame, charts.physics_floors(pairs)), key="lag_ecdf")
+        plot(charts.pair_heatmap({(r["from"], r["to"]): r["p50 ms"] for _, r in
+                                  finite.iterrows()}, regions, title="Median lag (ms)"),
+             key="lag_p50")
     with right:
-        plot(charts.lag_timeseries(ok), key="lag_ts")
-    plot(charts.lag_histogram(ok), key="lag_hist")
+        plot(charts.pair_heatmap({(r["from"], r["to"]): r["p50 ÷ light"] for _, r in
+                                  finite.iterrows()}, regions, unit="×",
+                                 title="Median lag ÷ light in fiber"), key="lag_ratio")
+    plot(series, key="lag_ts")
 
 
 def csv_download(probe: LagProbe) -> None:
