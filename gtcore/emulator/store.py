@@ -63,6 +63,7 @@ def install_hooks() -> None:
         if _installed:
             return
         put_item, delete_item, update_item = Table.put_item, Table.delete_item, DynamoDBBackend.update_item
+        get_item = Table.get_item
 
         def hooked_put(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             item = put_item(self, item_attrs, *args, **kwargs)
@@ -73,7 +74,17 @@ def install_hooks() -> None:
             item = delete_item(self, hash_key, range_key)
             if item is not None:
                 _note(self, hash_key, range_key)
+            if range_key is not None and not self.items.get(hash_key, True):
+                del self.items[hash_key]  # moto leaves the hash key's empty bucket behind
             return item
+
+        def hooked_get(self: Table, hash_key: DynamoType, range_key: DynamoType | None = None,
+                       *args: Any, **kwargs: Any) -> Any:
+            # moto's items are a defaultdict: looking up a missing hash key with a range key
+            # would add an empty bucket for it, forever (one per GetItem of a missing item).
+            if range_key and hash_key not in self.items:
+                return None
+            return get_item(self, hash_key, range_key, *args, **kwargs)
 
         def hooked_update(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
             item = update_item(self, table_name, *args, **kwargs)
@@ -100,6 +111,7 @@ def install_hooks() -> None:
         BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[method-assign,assignment]
         Table.put_item = hooked_put  # type: ignore[method-assign]
         Table.delete_item = hooked_delete  # type: ignore[method-assign]
+        Table.get_item = hooked_get  # type: ignore[method-assign]
         DynamoDBBackend.update_item = hooked_update  # type: ignore[method-assign]
         _installed = True
 
