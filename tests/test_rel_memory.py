@@ -50,3 +50,26 @@ def test_trimmed_stream_records_do_not_stay_in_memory(emulator, unique_table):
         table.stream_shard.starting_sequence_number += drop
     grown = _live(StreamRecord) - records_before
     assert grown <= kept + 5, f"{grown} stream records alive, {kept} kept in the stream"
+
+
+def test_reads_of_missing_items_and_deletes_leave_no_empty_buckets(emulator, unique_table):
+    """moto keeps items per hash key in a defaultdict: a GetItem of a missing key, or deleting a
+    hash key's last item, left an empty bucket behind for good."""
+    clients = make_global(emulator.endpoint, unique_table, ("us-west-2", "eu-west-1"))
+    ddb = clients["us-west-2"]
+    for i in range(100):
+        ddb.get_item(TableName=unique_table, Key=key(f"never{i}"))
+        ddb.put_item(TableName=unique_table, Item={**key(f"brief{i}"), "v": {"N": "1"}})
+        ddb.delete_item(TableName=unique_table, Key=key(f"brief{i}"))
+    ddb.put_item(TableName=unique_table, Item={**key("kept", "a"), "v": {"N": "1"}})
+    ddb.put_item(TableName=unique_table, Item={**key("kept", "b"), "v": {"N": "1"}})
+    ddb.delete_item(TableName=unique_table, Key=key("kept", "a"))
+    assert emulator.wait_replicated(20)
+    for region in ("us-west-2", "eu-west-1"):
+        with emulator.store.region_lock(region):
+            buckets = dict(emulator.store.table(region, unique_table).items)
+        assert list(buckets) and all(buckets.values()), f"{region}: {len(buckets)} buckets"
+        assert len(buckets) == 1  # just "kept", still holding "b"
+    assert [i["SK"]["S"] for i in clients["eu-west-1"].query(
+        TableName=unique_table, KeyConditionExpression="PK = :p",
+        ExpressionAttributeValues={":p": {"S": "kept"}}, ConsistentRead=True)["Items"]] == ["b"]
