@@ -57,7 +57,7 @@ def region_view(h: Harness, reading: Reading) -> None:
         show_error(reading.error)
     else:
         sync = h.in_sync(reading)
-        sub = {True: "in sync with the last write", False: "catching up…",
+        sub = {True: "✓ in sync with the last write", False: "⏳ catching up…",
                None: "as this region sees it"}[sync]
         big_number("Bookmark", format_number(reading.value) if reading.item else "no item",
                    region=region, sub=sub)
@@ -67,15 +67,16 @@ def region_view(h: Harness, reading: Reading) -> None:
         return
     no_writes = session.read_only()
     why = "The target is read-only" if no_writes else None
-    buttons = st.columns(4)
-    buttons[0].button("Ping", key=f"ping_{region}", width="stretch",
-                      on_click=act, args=(h, region, "ping"))
-    buttons[1].button("Get", key=f"get_{region}", width="stretch",
-                      on_click=act, args=(h, region, "get"))
-    buttons[2].button("−", key=f"minus_{region}", width="stretch", disabled=no_writes,
-                      help=why, on_click=act, args=(h, region, "minus"))
-    buttons[3].button("+", key=f"plus_{region}", width="stretch", type="primary",
-                      disabled=no_writes, help=why, on_click=act, args=(h, region, "plus"))
+    minus, plus = st.columns(2)
+    minus.button("− 1", key=f"minus_{region}", width="stretch", disabled=no_writes,
+                 help=why, on_click=act, args=(h, region, "minus"))
+    plus.button("+ 1", key=f"plus_{region}", width="stretch", type="primary",
+                disabled=no_writes, help=why, on_click=act, args=(h, region, "plus"))
+    ping, get = st.columns(2)
+    ping.button("Ping", key=f"ping_{region}", width="stretch",
+                on_click=act, args=(h, region, "ping"))
+    get.button("Get item", key=f"get_{region}", width="stretch",
+               on_click=act, args=(h, region, "get"))
     value_col, set_col = st.columns([3, 2], vertical_alignment="bottom")
     value_col.number_input("Set Bookmark to", value=0, step=1, key=f"value_{region}")
     set_col.button("Set", key=f"set_{region}", width="stretch", disabled=no_writes, help=why,

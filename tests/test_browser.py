@@ -142,7 +142,7 @@ def test_every_page(page: Page, server: str, path: str) -> None:
 
 def test_plus_in_one_region_reaches_the_other(page: Page, server: str) -> None:
     visit(page, server, "replicas_live")
-    page.get_by_role("button", name="+", exact=True).first.click()
+    page.get_by_role("button", name="+ 1", exact=True).first.click()
     expect(page.get_by_text(re.compile(r"Caught up: eu-west-1 after"))).to_be_visible(
         timeout=20_000)
     no_exceptions(page)
