@@ -36,7 +36,7 @@ REGIONS3 = ("us-west-2", "eu-west-1", "ap-southeast-2")
 
 def _probe(conn: Connection, *, samples: int, timeout: float) -> LagProbe:
     cfg = ProbeConfig(pairs=all_pairs(conn.regions), samples=samples, rate=8.0, timeout=timeout,
-                      threads_per_region=2, max_in_flight=6)
+                      threads_per_region=2, max_in_flight=12)
     return LagProbe(conn, cfg)
 
 
@@ -45,7 +45,7 @@ def test_probe_survives_a_region_isolated_mid_run_and_recovers_after_heal(emulat
     make_global(emulator.endpoint, unique_table, regions)
     conn = Connection(Target(regions=regions, table=unique_table, endpoint=emulator.endpoint))
     lost = "eu-west-1"
-    run = _probe(conn, samples=10, timeout=1.0).start()
+    run = _probe(conn, samples=10, timeout=1.5).start()
     try:
         # Isolate once the run is well under way (samples already measured), heal after the end.
         wait_for(lambda: run.progress().done >= 4, timeout=20)
