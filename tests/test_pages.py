@@ -392,3 +392,15 @@ def test_read_only_aws_target_switches_every_write_off(choice: Choice) -> None:
         assert_clean(at)
         for key in keys:
             assert at.button(key=key).disabled, (page, key)
+
+
+def test_sidebar_changes_the_emulators_lag_model(choice: Choice, emulator) -> None:
+    before = emulator.lag_description()
+    at = open_app(choice)
+    try:
+        at.selectbox(key="sidebar_lag").set_value("fixed:300").run()
+        assert_clean(at)
+        assert emulator.lag_description() == "fixed:300"
+        assert "Now: fixed:300" in texts(at)
+    finally:
+        emulator.set_lag(before)

@@ -23,7 +23,7 @@ STATS = ("Average", "Maximum", "Minimum")
 
 def pickers() -> tuple[timedelta, int, str]:
     a, b, c = st.columns(3)
-    window = a.selectbox("Window", list(WINDOWS), index=1, key="cw_window")
+    window = a.selectbox("Window", list(WINDOWS), index=0, key="cw_window")
     period = b.selectbox("Period", list(PERIODS), index=0, key="cw_period")
     stat = c.selectbox("Statistic", STATS, index=0, key="cw_stat")
     return WINDOWS[window], PERIODS[period], stat
@@ -97,7 +97,7 @@ def pair_table(result: LatencyResult) -> None:
              "datapoints": p.datapoints,
              "latest average ms": p.latest.get("Average"),
              "latest max ms": p.latest.get("Maximum"),
-             "latest at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else None}
+             "latest at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else ""}
             for p in result.pairs]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         "latest average ms": st.column_config.NumberColumn(format="%.0f"),
