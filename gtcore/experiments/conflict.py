@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from gtcore.errors import ConfigError, GtError, ReadOnlyError, wrap
+from gtcore.experiments.background import BackgroundRun
 from gtcore.experiments.outcome import classify, is_fatal
 from gtcore.history import History, Op, jsonable
 
@@ -646,12 +647,14 @@ class _Worker(threading.Thread):
             job.finished.set()
 
 
-class ConflictLab:
+class ConflictLab(BackgroundRun):
     """A batch of conflict trials in a background thread.
 
     ``start()``, then poll ``progress()`` / ``results()``; ``cancel()`` stops after the current
     trial.  ``run()`` does it synchronously and returns the results.
     """
+
+    what = "conflict lab run"
 
     def __init__(
         self,
@@ -662,6 +665,7 @@ class ConflictLab:
         run_id: str | None = None,
         api_timeout: float = 3.0,
     ) -> None:
+        super().__init__(history)
         self.conn = conn
         self.config = config
         self.regions = config.regions or conn.target.regions
@@ -681,7 +685,6 @@ class ConflictLab:
         self.dedicated = config.pk == CONFLICT_PK
         self.tagged = config.path == "dynamodb" and bool(config.tag_attribute)
         self.api_timeout = api_timeout
-        self.history = history if history is not None else History()
         self.history.meta.update({
             "experiment": EXPERIMENT,
             "run_id": self.run_id,
@@ -691,41 +694,16 @@ class ConflictLab:
             "tagged": self.tagged,
             "config": config.to_meta(),
         })
-        self.error: GtError | None = None
         self._fatal: GtError | None = None
         self._results: list[TrialResult] = []
-        self._lock = threading.Lock()
-        self._cancel = threading.Event()
-        self._done = threading.Event()
         self._stopping = False
-        self._state = "idle"
         self._barrier = threading.Barrier(len(self.regions) + 1)
         self._workers: list[_Worker] = []
-        self._thread: threading.Thread | None = None
 
     # -- public API ---------------------------------------------------------------------------
 
-    def start(self) -> ConflictLab:
-        with self._lock:
-            if self._state != "idle":
-                raise ConfigError("this conflict lab run was already started; make a new one")
-            self._state = "running"
-        self._thread = threading.Thread(target=self._main, name="conflict-lab", daemon=True)
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Stop after the trial in progress."""
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._done.wait(timeout)
-
     def run(self) -> list[TrialResult]:
-        self.start()
-        self.wait()
-        if self.error is not None:
-            raise self.error
+        self._run_to_end()
         return self.results()
 
     @property
@@ -784,6 +762,9 @@ class ConflictLab:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _begin(self) -> None:
+        self._spawn(self._main, "conflict-lab")
+
     def _ports(self) -> list[_Port]:
         if self.config.path == "api":
             return [_ApiPort(self.conn, r, self.config, self.sk, self.api_timeout)
@@ -824,12 +805,7 @@ class ConflictLab:
         finally:
             self._stopping = True
             self._barrier.abort()
-            with self._lock:
-                self._state = (
-                    "failed" if self.error else "cancelled" if self._cancel.is_set() else "done"
-                )
-            self.history.meta["state"] = self._state
-            self._done.set()
+            self._end("cancelled" if self._cancel.is_set() else "done")
 
     def _prepare(self, ports: list[_Port]) -> tuple[Any, str | None, float]:
         """Create the dedicated item (or take the named one as it is) and wait until every

@@ -24,7 +24,6 @@ it (``elsewhere`` tells whether that was in another region, i.e. a failover).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtcore.errors import ConfigError, GtError, ReadOnlyError
+from gtcore.experiments.background import BackgroundRun
 from gtcore.experiments.outcome import classify
 from gtcore.history import History, Op, jsonable
 
@@ -300,9 +300,12 @@ class DrillState:
     error: str | None
 
 
-class FailoverDrill:
+class FailoverDrill(BackgroundRun):
     """A running drill: ``start()``, poll ``state()``, ``stop()`` (or set ``duration``), then
     ``wait()`` for the verdict.  ``run(seconds)`` does it all synchronously."""
+
+    what = "drill"
+    state_meta_key = "phase"
 
     def __init__(
         self,
@@ -312,6 +315,7 @@ class FailoverDrill:
         history: History | None = None,
         api_factory: Callable[[str, float], Any] | None = None,
     ) -> None:
+        super().__init__(history)
         self.conn = conn
         self.config = config or DrillConfig()
         self.regions = self.config.regions or conn.target.regions
@@ -320,17 +324,12 @@ class FailoverDrill:
         self.home = self.regions[0]
         self.thumb = self.config.thumb or _catalog_thumb(self.config.video)
         self._api_factory = api_factory or self._default_api
-        self.history = history if history is not None else History()
         self.history.meta.update({
             "experiment": EXPERIMENT,
             "table": conn.target.table,
             "regions": list(self.regions),
             "config": self.config.to_meta(),
         })
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._phase = "idle"
         self._active = self.home
         self._tick = 0
         self._failures = 0
@@ -349,60 +348,19 @@ class FailoverDrill:
         self._switches = 0
         self._want_failback = False
         self._want_failover: str | None = None
-        self._started = 0.0
-        self._ended = 0.0
         self.verdict: DrillVerdict | None = None
-        self.error: GtError | None = None
         self._apis: dict[str, Any] = {}
-        self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
 
     # -- public API ---------------------------------------------------------------------------
 
-    def start(self) -> FailoverDrill:
-        with self._lock:
-            if self._phase != "idle":
-                raise ConfigError("this drill was already started; make a new one")
-            self._phase = "running"
-        if self.conn.target.read_only:
-            self.error = ReadOnlyError(
-                "the drill writes bookmarks and this target is read-only",
-                hint="drop --read-only to run the drill", action="start failover drill",
-            )
-            self._phase = "failed"
-            self._done.set()
-            return self
-        try:
-            self._apis = {r: self._api_factory(r, self.config.api_timeout) for r in self.regions}
-        except GtError as err:
-            self.error = err
-            self._phase = "failed"
-            self._done.set()
-            return self
-        self._started = time.monotonic()
-        self.history.meta["started_wall"] = time.time()
-        self._pool = ThreadPoolExecutor(max_workers=len(self.regions),
-                                        thread_name_prefix="drill-read")
-        self._thread = threading.Thread(target=self._main, name="failover-drill", daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Stop watching; the drill then converges and judges in the background."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._done.wait(timeout)
+        self.cancel()
 
     def run(self, seconds: float) -> DrillVerdict:
         """Watch for ``seconds``, stop, converge and return the verdict."""
-        self.start()
-        if not self._done.is_set():
-            self._stop.wait(seconds)
-            self.stop()
-        self.wait()
-        if self.error is not None:
-            raise self.error
+        self._run_to_end(seconds)
         assert self.verdict is not None
         return self.verdict
 
@@ -419,7 +377,7 @@ class FailoverDrill:
 
     @property
     def phase(self) -> str:
-        return self._phase
+        return self._state
 
     @property
     def active(self) -> str:
@@ -427,13 +385,12 @@ class FailoverDrill:
 
     def state(self) -> DrillState:
         with self._lock:
-            end = self._ended or time.monotonic()
             return DrillState(
-                phase=self._phase,
+                phase=self._state,
                 home=self.home,
                 active=self._active,
                 tick=self._tick,
-                elapsed_s=(end - self._started) if self._started else 0.0,
+                elapsed_s=self._elapsed_s(),
                 consecutive_failures=self._failures,
                 last_written=self._last_written,
                 last_acked=self._last_acked,
@@ -455,7 +412,7 @@ class FailoverDrill:
     def to_json(self, path: str | Path | None = None) -> str:
         doc = {
             "experiment": EXPERIMENT,
-            "phase": self._phase,
+            "phase": self._state,
             "config": self.config.to_meta(),
             "regions": list(self.regions),
             "verdict": self.verdict.to_dict() if self.verdict else None,
@@ -468,6 +425,23 @@ class FailoverDrill:
         return text
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if self.conn.target.read_only:
+            self._refuse(ReadOnlyError(
+                "the drill writes bookmarks and this target is read-only",
+                hint="drop --read-only to run the drill", action="start failover drill",
+            ))
+            return
+        try:
+            self._apis = {r: self._api_factory(r, self.config.api_timeout) for r in self.regions}
+        except GtError as err:
+            self._refuse(err)
+            return
+        self._clock_start()
+        self._pool = ThreadPoolExecutor(max_workers=len(self.regions),
+                                        thread_name_prefix="drill-read")
+        self._spawn(self._main, "failover-drill")
 
     def _default_api(self, region: str, timeout: float) -> Any:
         from gtcore.regional_client import RegionalApi
@@ -490,7 +464,7 @@ class FailoverDrill:
                                 {"home": self.home, "regions": list(self.regions)})
             self._note("info", self.home, f"watching {cfg.user}/{cfg.video} from {self.home}")
             next_tick = time.monotonic()
-            while not self._stop.is_set():
+            while not self._cancel.is_set():
                 if cfg.duration is not None and time.monotonic() - self._started >= cfg.duration:
                     break
                 switched = self._one_tick()
@@ -499,9 +473,9 @@ class FailoverDrill:
                 if next_tick < now or switched:
                     # running late: no burst to catch up; after a failover write at once
                     next_tick = now
-                self._stop.wait(next_tick - now)
+                self._cancel.wait(next_tick - now)
             with self._lock:
-                self._phase = "converging"
+                self._state = "converging"
             self._converge()
             self.verdict = check_drill(self.history)
             self._note("info", self._active, self.verdict.describe(), self.verdict.passed)
@@ -511,11 +485,7 @@ class FailoverDrill:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
-            with self._lock:
-                self._phase = "failed" if self.error else "done"
-                self._ended = time.monotonic()
-            self.history.meta["phase"] = self._phase
-            self._done.set()
+            self._end("done")
 
     def _one_tick(self) -> bool:
         """One write and a read of every region; True when it failed over."""

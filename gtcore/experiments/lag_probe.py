@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtcore.errors import ConfigError, GtError, ReadOnlyError, wrap
+from gtcore.experiments.background import BackgroundRun
 from gtcore.experiments.outcome import classify, is_fatal
 from gtcore.history import History, Op
 
@@ -421,11 +422,13 @@ class _DestQueue:
         self.cv.notify()
 
 
-class LagProbe:
+class LagProbe(BackgroundRun):
     """A lag-probe run: ``start()`` it, poll ``progress()`` and ``frame()``, ``cancel()`` it.
 
     ``run()`` does the same synchronously and returns the samples frame.
     """
+
+    what = "lag probe run"
 
     def __init__(
         self,
@@ -435,23 +438,19 @@ class LagProbe:
         history: History | None = None,
         run_id: str | None = None,
     ) -> None:
+        super().__init__(history)
         self.conn = conn
         self.config = config
         self.table = conn.target.table
         self.run_id = run_id or uuid.uuid4().hex[:10]
-        self.history = history if history is not None else History()
         self.history.meta.update({
             "experiment": EXPERIMENT,
             "run_id": self.run_id,
             "table": self.table,
             "config": config.to_meta(),
         })
-        self.error: GtError | None = None
         self.warnings: list[str] = []
-        self._lock = threading.Lock()
-        self._cancel = threading.Event()
         self._stop_readers = threading.Event()
-        self._done = threading.Event()
         self._queues = {d: _DestQueue() for _, d in config.pairs}
         self._samples: list[LagSample] = []
         self._tasks_open = 0
@@ -460,9 +459,6 @@ class LagProbe:
         self._recent: dict[tuple[str, str], deque[float]] = {}
         self._given_up: dict[tuple[str, str], bool] = {}
         self._threads: list[threading.Thread] = []
-        self._state = "idle"
-        self._started = 0.0
-        self._ended = 0.0
         self._written: dict[str, list[str]] = {}
         self._launcher_done = False
         self._finishing = False
@@ -470,51 +466,31 @@ class LagProbe:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def start(self) -> LagProbe:
-        with self._lock:
-            if self._state != "idle":
-                raise ConfigError("this lag probe run was already started; make a new one")
-            self._state = "running"
+    def _begin(self) -> None:
         if self.conn.target.read_only:
-            self._fail(ReadOnlyError(
+            self._refuse(ReadOnlyError(
                 "the lag probe writes probe items and this target is read-only",
                 hint="drop --read-only to measure lag", action="start lag probe",
             ))
-            self._done.set()
-            return self
-        self._started = time.monotonic()
-        self.history.meta["started_wall"] = time.time()
+            return
+        self._clock_start()
         for dst in self._queues:
             for n in range(self.config.threads_per_region):
-                t = threading.Thread(
-                    target=self._reader, args=(dst, n), name=f"lagprobe-{dst}-{n}", daemon=True
-                )
-                t.start()
-                self._threads.append(t)
-        launcher = threading.Thread(target=self._launch_all, name="lagprobe-writer", daemon=True)
-        launcher.start()
-        self._threads.append(launcher)
-        return self
+                self._threads.append(self._spawn(self._reader, f"lagprobe-{dst}-{n}", dst, n))
+        self._threads.append(self._spawn(self._launch_all, "lagprobe-writer"))
 
     def cancel(self) -> None:
         """Stop launching probes and stop polling; polled probes become ``cancelled``."""
-        self._cancel.set()
+        super().cancel()
         for q in self._queues.values():
             with q.cv:
                 q.cv.notify_all()
         with self._slots:
             self._slots.notify_all()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the run to end; True when it has."""
-        return self._done.wait(timeout)
-
     def run(self) -> pd.DataFrame:
         """Start, wait for the end, and return :meth:`frame` (raises the run's error)."""
-        self.start()
-        self.wait()
-        if self.error is not None:
-            raise self.error
+        self._run_to_end()
         return self.frame()
 
     @property
@@ -527,7 +503,6 @@ class LagProbe:
             samples = list(self._samples)
             in_flight = self._tasks_open
             state = self._state
-        end = self._ended or time.monotonic()
         return ProbeProgress(
             state=state,
             total=self.total,
@@ -536,7 +511,7 @@ class LagProbe:
             timeouts=sum(1 for s in samples if s.status == "timeout"),
             errors=sum(1 for s in samples if s.status.startswith("write_")),
             in_flight=in_flight,
-            elapsed_s=(end - self._started) if self._started else 0.0,
+            elapsed_s=self._elapsed_s(),
             error=str(self.error) if self.error else None,
         )
 
@@ -808,7 +783,7 @@ class LagProbe:
             if not self._launcher_done or self._tasks_open > 0 or self._finishing:
                 return
             self._finishing = True
-        threading.Thread(target=self._wrap_up, name="lagprobe-wrapup", daemon=True).start()
+        self._spawn(self._wrap_up, "lagprobe-wrapup")
 
     def _wrap_up(self) -> None:
         self._stop_readers.set()
@@ -821,12 +796,7 @@ class LagProbe:
                 t.join(timeout=5.0)
         if self.config.cleanup:
             self._cleanup()
-        with self._lock:
-            if self._state == "running":
-                self._state = "cancelled" if self._cancel.is_set() else "done"
-            self._ended = time.monotonic()
-        self.history.meta["state"] = self._state
-        self._done.set()
+        self._end("cancelled" if self._cancel.is_set() else "done")
 
     def _cleanup(self) -> None:
         """Delete this run's probe items in their source regions (TTL is the fallback)."""

@@ -1,0 +1,95 @@
+"""The lifecycle every experiment shares: started once, run by worker threads, cancellable,
+waited for, and ended in a state (``failed`` whenever there is an error) that is also written
+into the history's meta, so an exported history says how its run ended."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
+
+from gtcore.errors import ConfigError, GtError
+from gtcore.history import History
+
+
+class BackgroundRun:
+    """Base of the experiment runs: ``start()`` once, ``cancel()``, ``wait()``.
+
+    A subclass names itself in :attr:`what` (for the "already started" error), starts its
+    threads in :meth:`_begin` and calls :meth:`_end` from the thread that finishes last.
+    """
+
+    what: ClassVar[str] = "run"
+    state_meta_key: ClassVar[str] = "state"  # where the final state goes in the history meta
+
+    def __init__(self, history: History | None) -> None:
+        self.history = history if history is not None else History()
+        self.error: GtError | None = None
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._state = "idle"
+        self._started = 0.0
+        self._ended = 0.0
+
+    def start(self) -> Self:
+        """Start the run in the background (a run starts only once)."""
+        with self._lock:
+            if self._state != "idle":
+                raise ConfigError(f"this {self.what} was already started; make a new one")
+            self._state = "running"
+        self._begin()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the run to stop; it ends in the background (see :meth:`wait`)."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the run to end; True when it has."""
+        return self._done.wait(timeout)
+
+    # -- for subclasses -----------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _run_to_end(self, seconds: float | None = None) -> None:
+        """Start, cancel after ``seconds`` (None: let it finish), wait, raise the run's error."""
+        self.start()
+        if seconds is not None and not self._done.is_set():
+            self._cancel.wait(seconds)
+            self.cancel()
+        self.wait()
+        if self.error is not None:
+            raise self.error
+
+    def _spawn(self, target: Callable[..., None], name: str, *args: Any) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def _clock_start(self) -> None:
+        self._started = time.monotonic()
+        self.history.meta["started_wall"] = time.time()
+
+    def _elapsed_s(self) -> float:
+        end = self._ended or time.monotonic()
+        return (end - self._started) if self._started else 0.0
+
+    def _refuse(self, err: GtError) -> Self:
+        """End a run that cannot begin (read-only target, no regional API) with ``err``."""
+        with self._lock:
+            self.error = err
+            self._state = "failed"
+        self._done.set()
+        return self
+
+    def _end(self, outcome: str) -> None:
+        """Record the final state (``outcome``, or ``failed`` after an error) and wake waiters."""
+        with self._lock:
+            self._state = "failed" if self.error is not None else outcome
+            self._ended = time.monotonic()
+        self.history.meta[self.state_meta_key] = self._state
+        self._done.set()
