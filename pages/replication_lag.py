@@ -9,11 +9,10 @@ from ui.lag_view import (
     csv_download,
     headline,
     lag_charts,
-    lag_table,
     probe_form,
     progress_bar,
+    results_for,
     running_probe,
-    samples_frame,
     show_table,
 )
 from ui.layout import page_header
@@ -39,19 +38,19 @@ if live:
 
 
 @st.fragment(run_every=1.0 if live else None)
-def results() -> None:
+def live_results() -> None:
     progress_bar(probe)
-    frame = samples_frame(probe)
-    if frame.empty:
+    results = results_for(probe)
+    if results is None:
         st.caption("Waiting for the first samples…")
     else:
-        table = lag_table(frame)
+        table, figures = results
         headline(table)
-        lag_charts(frame, table)
+        lag_charts(figures)
         show_table(table)
     if live and probe.state != "running":
         st.rerun()  # the run ended: one full rerun drops the live refresh and the cancel button
 
 
-results()
+live_results()
 csv_download(probe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from gtcore.errors import GtError
@@ -16,6 +17,7 @@ from ui.widgets import plot, region_name
 PROBE_KEY = "lag_probe"
 FRAME_KEY = "lag_frame_cache"
 ERROR_KEY = "lag_error"
+VIEW_KEY = "lag_view_cache"
 
 
 def running_probe() -> LagProbe | None:
@@ -130,35 +132,60 @@ def headline(table: pd.DataFrame) -> None:
     )
 
 
-def lag_charts(frame: pd.DataFrame, table: pd.DataFrame) -> None:
-    """ECDF, time series and histogram; with many pairs, panels per source and a matrix."""
-    ok = frame[frame["status"] == "ok"] if not frame.empty else frame
+def lag_figures(frame: pd.DataFrame, table: pd.DataFrame,
+                order: tuple[str, ...]) -> dict[str, go.Figure]:
+    """ECDF, time series and histogram; with many pairs, panels per source and matrices."""
+    ok = frame[frame["status"] == "ok"]
     pairs = {(str(a), str(b)) for a, b in zip(frame["source"], frame["destination"],
-                                                strict=True)} if not frame.empty else set()
-    order = session.choice().regions
-    ecdf = charts.lag_ecdf(frame, charts.physics_floors(pairs), order=order)
-    series = charts.lag_timeseries(ok, order=order)
+                                                strict=True)}
+    figures = {"lag_ecdf": charts.lag_ecdf(frame, charts.physics_floors(pairs), order=order),
+               "lag_ts": charts.lag_timeseries(ok, order=order)}
     if len(pairs) <= charts.MAX_OVERLAID_PAIRS:
+        figures["lag_hist"] = charts.lag_histogram(ok)
+        return figures
+    regions = [r for r in order if any(r in p for p in pairs)]
+    finite = table[table["p50 ms"].apply(math.isfinite)]
+    cells = list(zip(finite["from"], finite["to"], strict=True))
+    figures["lag_p50"] = charts.pair_heatmap(dict(zip(cells, finite["p50 ms"], strict=True)),
+                                             regions, title="Median lag (ms)")
+    figures["lag_ratio"] = charts.pair_heatmap(
+        dict(zip(cells, finite["p50 ÷ light"], strict=True)), regions, unit="×",
+        title="Median lag ÷ light in fiber")
+    return figures
+
+
+def results_for(probe: LagProbe) -> tuple[pd.DataFrame, dict[str, go.Figure]] | None:
+    """Table and figures of the probe's samples so far, built once per run, size and regions."""
+    frame = samples_frame(probe)
+    if frame.empty:
+        return None
+    order = session.choice().regions
+    key = (probe.run_id, len(frame), order)
+    cached = st.session_state.get(VIEW_KEY)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    table = lag_table(frame)
+    built = (table, lag_figures(frame, table, order))
+    st.session_state[VIEW_KEY] = (key, built)
+    return built
+
+
+def lag_charts(figures: dict[str, go.Figure]) -> None:
+    if "lag_hist" in figures:
         left, right = st.columns(2)
         with left:
-            plot(ecdf, key="lag_ecdf")
+            plot(figures["lag_ecdf"], key="lag_ecdf")
         with right:
-            plot(series, key="lag_ts")
-        plot(charts.lag_histogram(ok), key="lag_hist")
+            plot(figures["lag_ts"], key="lag_ts")
+        plot(figures["lag_hist"], key="lag_hist")
         return
-    plot(ecdf, key="lag_ecdf")
-    regions = [r for r in session.choice().regions if any(r in p for p in pairs)]
-    finite = table[table["p50 ms"].apply(lambda v: math.isfinite(v))]
+    plot(figures["lag_ecdf"], key="lag_ecdf")
     left, right = st.columns(2)
     with left:
-        plot(charts.pair_heatmap({(r["from"], r["to"]): r["p50 ms"] for _, r in
-                                  finite.iterrows()}, regions, title="Median lag (ms)"),
-             key="lag_p50")
+        plot(figures["lag_p50"], key="lag_p50")
     with right:
-        plot(charts.pair_heatmap({(r["from"], r["to"]): r["p50 ÷ light"] for _, r in
-                                  finite.iterrows()}, regions, unit="×",
-                                 title="Median lag ÷ light in fiber"), key="lag_ratio")
-    plot(series, key="lag_ts")
+        plot(figures["lag_ratio"], key="lag_ratio")
+    plot(figures["lag_ts"], key="lag_ts")
 
 
 def csv_download(probe: LagProbe) -> None:
