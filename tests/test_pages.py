@@ -204,6 +204,7 @@ def test_conflict_lab_trials_table_and_timeline(choice: Choice) -> None:
     assert {"Trial 3: what each region saw"} <= {f["layout"]["title"]["text"]
                                                   for f in figures(at)}
     assert at.metric[0].label == "Conflicts"
+    assert len(at.get("download_button")) == 2  # trials CSV and the re-checkable history
 
 
 def test_throttle_then_restore_exactly(choice: Choice, conn: Connection) -> None:
@@ -374,6 +375,7 @@ def test_failover_drill_fails_over_and_loses_nothing(choice: Choice, conn: Conne
     latency = [f for f in figures(at) if f["layout"]["title"]["text"].startswith("Write latency")]
     names = {t["name"] for t in latency[0]["data"]}
     assert {"us-west-2 ok", "us-west-2 failed", "eu-west-1 ok"} <= names
+    assert at.get("download_button")  # the drill's verdict and history
 
 
 def test_read_only_aws_target_switches_every_write_off(choice: Choice) -> None:

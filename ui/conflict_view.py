@@ -235,6 +235,12 @@ def lab_table(lab: ConflictLab) -> None:
 
 
 def lab_downloads(lab: ConflictLab) -> None:
-    st.download_button("Download the trials (CSV)", data=lab.to_csv, mime="text/csv",
-                       file_name=f"conflict-trials-{lab.run_id}.csv", on_click="ignore",
-                       icon=":material/download:", key="lab_csv")
+    csv_col, json_col = st.columns(2)
+    csv_col.download_button("Download the trials (CSV)", data=lab.to_csv, mime="text/csv",
+                            file_name=f"conflict-trials-{lab.run_id}.csv", on_click="ignore",
+                            icon=":material/download:", key="lab_csv")
+    json_col.download_button("Download the history (JSON, re-checkable)",
+                             data=lambda: lab.to_json(include_history=True),
+                             mime="application/json", on_click="ignore",
+                             file_name=f"conflict-history-{lab.run_id}.json",
+                             icon=":material/download:", key="lab_json")

@@ -183,3 +183,8 @@ def player(drill: FailoverDrill) -> None:
     plot(charts.latency_timeline(writes_frame(drill.history), list(drill.regions)),
          key="drill_latency")
     live_log(s)
+    if s.phase in ("done", "failed"):
+        st.download_button("Download the drill: verdict and every operation (JSON)",
+                           data=drill.to_json, file_name="failover-drill.json",
+                           mime="application/json", on_click="ignore",
+                           icon=":material/download:", key="drill_json")
