@@ -10,7 +10,7 @@ from gtcore.errors import GtError
 from ui import session
 from ui.harness import Harness, Reading, format_number
 from ui.layout import page_header, region_columns
-from ui.messages import show_error
+from ui.messages import show_compact_error, show_error
 from ui.widgets import big_number, region_header
 
 REFRESH_S = 0.5
@@ -54,7 +54,7 @@ def region_view(h: Harness, reading: Reading) -> None:
     region = reading.region
     region_header(region)
     if reading.error is not None:
-        show_error(reading.error)
+        show_compact_error(reading.error)
     else:
         sync = h.in_sync(reading)
         sub = {True: "✓ in sync with the last write", False: "⏳ catching up…",

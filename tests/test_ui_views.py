@@ -113,3 +113,17 @@ def test_lost_write_of_a_plus_minus_trial_is_named() -> None:
                        start_skew_ms=1.0, convergence_ms=800.0, conflict=False,
                        winner="eu-west-1")
     assert name_lost_writes(seen).lost == []
+
+
+def test_error_headlines_fit_on_a_projector() -> None:
+    from gtcore.errors import RegionUnavailableError
+    from ui.messages import error_text, headline_of
+
+    err = RegionUnavailableError(
+        "regional API at http://127.0.0.1:1/_api/eu-west-1/api answered HTTP 503: Region "
+        "eu-west-1 is isolated by the emulator", hint="heal it", region="eu-west-1",
+        action="call regional API /get/user100/AshlandValley", code="HTTP503")
+    assert headline_of(err) == "API answers HTTP 503"
+    assert "heal it" in error_text(err) and "**eu-west-1**" in error_text(err)
+    slow = RegionUnavailableError("regional API did not answer (timed out)", region="x")
+    assert headline_of(slow) == "No answer (timed out)"

@@ -124,6 +124,9 @@ def next_steps(report: StatusReport) -> None:
     if any(r.throttled for r in report.regions):
         st.page_link("pages/region_failure.py", label="Restore the throttled region",
                      icon=":material/power:")
+    if any(r.error and r.error_kind != "not_found" for r in report.regions):
+        st.page_link("pages/region_failure.py", label="Bring the unreachable region back "
+                     "(heal, or check the network)", icon=":material/cloud_off:")
     st.page_link("pages/replicas_live.py", label="Write in one region, watch the others "
                  "catch up", icon=":material/sync:")
     st.page_link("pages/conflicts.py", label="Make two regions disagree (last writer wins)",

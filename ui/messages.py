@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +30,23 @@ def show_error(err: GtError, container: Any = None) -> None:
         box.warning(error_text(err), icon=":material/cloud_off:")
     else:
         box.error(error_text(err), icon=":material/error:")
+
+
+def headline_of(err: GtError) -> str:
+    """A few words for a projector: 'API answers HTTP 503', 'timed out', or the message."""
+    found = re.search(r"HTTP (\d{3})", f"{err.code or ''} {err.message}")
+    if found:
+        return f"API answers HTTP {found.group(1)}"
+    if "timed out" in err.message:
+        return "No answer (timed out)"
+    return err.message.split(" (")[0][:90]
+
+
+def show_compact_error(err: GtError, container: Any = None) -> None:
+    """A short warning in big letters, the full story and the hint below it in small print."""
+    box = container if container is not None else st
+    box.warning(f"**{headline_of(err)}**", icon=":material/cloud_off:")
+    box.caption(error_text(err))
 
 
 @contextmanager
