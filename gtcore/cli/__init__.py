@@ -193,3 +193,41 @@ class Progress:
         if force or phase != self._phase or now - self._last >= self.interval:
             self._last, self._phase = now, phase
             print(message, file=self.stream, flush=True)
+
+
+# --- running an experiment from a command ----------------------------------------------------
+
+
+def check_out_file(out: str | None) -> None:
+    """Refuse an ``--out`` name that is neither ``.csv`` nor ``.json`` before the run starts."""
+    from pathlib import Path
+
+    if out and Path(out).suffix.lower() not in (".csv", ".json"):
+        raise ConfigError(f"--out {out}: use a .csv or .json file name")
+
+
+def run_with_progress(run: Any, describe: Any) -> None:
+    """Start ``run`` (an experiment: ``start``/``wait``/``cancel``/``error``), print
+    ``describe()`` as progress until it ends, and raise its error.  Ctrl-C cancels the run and
+    waits for it to wind down, so the results so far can still be reported."""
+    progress = Progress()
+    run.start()
+    try:
+        while not run.wait(0.25):
+            progress(describe())
+    except KeyboardInterrupt:
+        run.cancel()
+        run.wait()
+    if run.error is not None:
+        raise run.error
+
+
+def export_run(run: Any, out: str | None, history: str | None) -> None:
+    """Write ``--out`` (CSV or JSON, by the file name) and ``--history`` (the raw history)."""
+    if out:
+        if out.lower().endswith(".csv"):
+            run.to_csv(out)
+        else:
+            run.to_json(out)
+    if history:
+        run.history.to_json(history)

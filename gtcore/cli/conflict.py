@@ -7,12 +7,11 @@ lost increments are what the lab demonstrates, not failures.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from gtcore.cli import Progress, emit_json, format_table
+from gtcore.cli import check_out_file, emit_json, export_run, format_table, run_with_progress
 from gtcore.errors import ConfigError
-from gtcore.experiments.conflict import CONFLICT_PK, ConflictConfig, ConflictLab
+from gtcore.experiments.conflict import CONFLICT_PK, ConflictConfig, ConflictLab, ConflictProgress
 from gtcore.target import Connection
 
 
@@ -42,9 +41,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--history", metavar="FILE.json", help="write the raw history to FILE")
 
 
+def _describe(p: ConflictProgress) -> str:
+    return f"conflict: {p.done}/{p.total} trials, {p.conflicts} conflicts, {p.lost_writes} lost writes"
+
+
 def run(args: argparse.Namespace, conn: Connection) -> int:
-    if args.out and Path(args.out).suffix.lower() not in (".csv", ".json"):
-        raise ConfigError(f"--out {args.out}: use a .csv or .json file name")
+    check_out_file(args.out)
     try:
         amounts = tuple(int(a) for a in args.amounts.split(",")) if args.amounts else ()
     except ValueError:
@@ -54,27 +56,10 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         pk=args.pk, sk=args.sk, converge_timeout=args.timeout,
     )
     lab = ConflictLab(conn, config)
-    progress = Progress()
-    lab.start()
-    try:
-        while not lab.wait(0.25):
-            p = lab.progress()
-            progress(f"conflict: {p.done}/{p.total} trials, {p.conflicts} conflicts, "
-                     f"{p.lost_writes} lost writes")
-    except KeyboardInterrupt:
-        lab.cancel()
-        lab.wait()
-    if lab.error is not None:
-        raise lab.error
+    run_with_progress(lab, lambda: _describe(lab.progress()))
     results = lab.results()
     summary = lab.summary()
-    if args.out:
-        if args.out.lower().endswith(".csv"):
-            lab.to_csv(args.out)
-        else:
-            lab.to_json(args.out)
-    if args.history:
-        lab.history.to_json(args.history)
+    export_run(lab, args.out, args.history)
     bad = [r for r in results if not r.converged or r.lww == "violation"]
     if args.json:
         emit_json({

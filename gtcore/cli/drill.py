@@ -59,27 +59,23 @@ class _Fault:
             self._control = EmulatorControl(conn.target.endpoint or "")
 
     def inject(self) -> str:
-        if self.kind == "throttle":
-            from gtcore.actions.throttle import throttle_region
-
-            note = throttle_region(self.conn, self.region).note
-        else:
-            self._control.isolate(self.region)
-            note = "isolated"
-        self.active = True
-        return note
+        return self._set(failed=True)
 
     def restore(self) -> str:
         if not self.active:
             return "nothing to restore"
-        if self.kind == "throttle":
-            from gtcore.actions.throttle import restore_region
+        return self._set(failed=False)
 
-            note = restore_region(self.conn, self.region).note
+    def _set(self, *, failed: bool) -> str:
+        """Fail the region or put it back; returns the note to show."""
+        if self.kind == "throttle":
+            from gtcore.actions.throttle import restore_region, throttle_region
+
+            note = (throttle_region if failed else restore_region)(self.conn, self.region).note
         else:
-            self._control.heal(self.region)
-            note = "healed"
-        self.active = False
+            (self._control.isolate if failed else self._control.heal)(self.region)
+            note = "isolated" if failed else "healed"
+        self.active = failed
         return note
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 from typing import Any
 
-from gtcore.cli import Progress, emit_json, format_table
-from gtcore.errors import ConfigError
-from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, all_pairs, parse_pairs
+from gtcore.cli import check_out_file, emit_json, export_run, format_table, run_with_progress
+from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, ProbeProgress, all_pairs, parse_pairs
 from gtcore.target import Connection
 
 
@@ -38,36 +36,22 @@ def add_parser(subparsers: Any) -> None:
                    help="write the raw operation history (re-checkable) to FILE")
 
 
+def _describe(p: ProbeProgress) -> str:
+    return f"probe: {p.done}/{p.total} samples, {p.timeouts} timeouts, {p.elapsed_s:.0f} s"
+
+
 def _fmt(ms: float) -> str:
     return "timeout" if math.isinf(ms) else ("-" if math.isnan(ms) else f"{ms:.0f}")
 
 
 def run(args: argparse.Namespace, conn: Connection) -> int:
     pairs = parse_pairs(args.pairs) if args.pairs else all_pairs(conn.target.regions)
-    if args.out and Path(args.out).suffix.lower() not in (".csv", ".json"):
-        raise ConfigError(f"--out {args.out}: use a .csv or .json file name")
+    check_out_file(args.out)
     config = ProbeConfig(pairs=pairs, samples=args.samples, rate=args.rate, timeout=args.timeout)
     probe = LagProbe(conn, config)
-    progress = Progress()
-    probe.start()
-    try:
-        while not probe.wait(0.25):
-            p = probe.progress()
-            progress(f"probe: {p.done}/{p.total} samples, {p.timeouts} timeouts, "
-                     f"{p.elapsed_s:.0f} s")
-    except KeyboardInterrupt:
-        probe.cancel()
-        probe.wait()
-    if probe.error is not None:
-        raise probe.error
+    run_with_progress(probe, lambda: _describe(probe.progress()))
     summary = probe.summary()
-    if args.out:
-        if args.out.lower().endswith(".csv"):
-            probe.to_csv(args.out)
-        else:
-            probe.to_json(args.out)
-    if args.history:
-        probe.history.to_json(args.history)
+    export_run(probe, args.out, args.history)
     failed: list[str] = []
     if args.max_lag_ms is not None:
         for row in summary.itertuples():
