@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from gtcore.errors import ConfigError, GtError, ReadOnlyError
 from gtcore.experiments.background import BackgroundRun
+from gtcore.experiments.export import save
 from gtcore.experiments.outcome import classify
+from gtcore.experiments.validation import require
 from gtcore.history import History, Op, jsonable
 
 if TYPE_CHECKING:
@@ -76,7 +78,7 @@ class DrillConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", tuple(dict.fromkeys(self.regions)))
-        checks = [
+        require([
             (bool(self.user) and bool(self.video), "user and video must not be empty"),
             (self.thumb is None or bool(self.thumb), "thumb must not be empty"),
             (0.01 <= self.interval <= 60, "interval must be between 0.01 and 60 seconds"),
@@ -87,10 +89,7 @@ class DrillConfig:
             (self.video_seconds > 0, "video_seconds must be positive"),
             (self.converge_timeout > 0, "converge_timeout must be positive"),
             (self.duration is None or self.duration > 0, "duration must be positive"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        ])
 
     def to_meta(self) -> dict[str, Any]:
         data = asdict(self)
@@ -420,9 +419,7 @@ class FailoverDrill(BackgroundRun):
             "history": self.history.to_dict(),
         }
         text = json.dumps(doc, indent=1, default=str)
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return save(text, path)
 
     # -- internals ----------------------------------------------------------------------------
 

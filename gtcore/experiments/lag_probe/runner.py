@@ -1,27 +1,4 @@
-"""Lag probe: measure replication lag between replicas, with honest error bounds.
-
-Each *probe* writes a fresh item (``PK="__gtprobe__"``, ``SK="<run>#<source>#<seq>"``, a unique
-``token`` and a TTL a few minutes ahead; never user data) to a source region, then polls every
-destination replica of that source with strongly consistent GetItem calls until the token shows
-up.  Every call is recorded in a :class:`~gtcore.history.History` (invoke just before sending,
-completion just after the answer), and the lag samples are *derived from the history* by
-:func:`derive_samples`, so an exported history can be re-checked later with the same result.
-
-Bounds.  Let ``A`` be the moment the source applied the write and ``V`` the moment the item
-became visible in the destination; the lag is ``L = V - A``.  All times are ``time.monotonic()``.
-
-* the write was applied within its own request: ``ws <= A <= wr`` (send, receive of PutItem);
-* a read that missed was served at some moment ``>= ms`` (its send) when the item was not yet
-  visible, so ``V > ms``; the tightest such fact is the *latest-sent* miss;
-* a read that hit was served at some moment ``<= hr`` (its receive) when it was visible, so
-  ``V <= hr``; the tightest is the *earliest-received* hit.
-
-Hence ``lower = max(0, last_miss_send - wr) < L <= upper = first_hit_recv - ws``.  These hold
-whatever the network or the server's queueing did.  The point estimate assumes each request
-was served half-way through its round trip: ``(mid(last miss) + mid(first hit)) / 2 -
-mid(write)``, clamped into the bounds.  A destination that never shows the token before the
-timeout yields a ``timeout`` sample (its lower bound still says how long it was not there); it
-is never dropped.
+"""Lag probe run: write probe items, poll the destinations, record every call.
 
 Polling.  Per destination a small pool of reader threads serves every probe in flight.  Each
 (probe, destination) is read by up to ``readers`` concurrent requests whose sends are staggered
@@ -41,19 +18,20 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
-import math
 import statistics
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gtcore.errors import ConfigError, GtError, ReadOnlyError, wrap
+from gtcore.errors import GtError, ReadOnlyError, wrap
 from gtcore.experiments.background import BackgroundRun
+from gtcore.experiments.export import records, save
+from gtcore.experiments.lag_probe.checker import LagSample, make_sample, samples_frame, summarize
+from gtcore.experiments.lag_probe.config import ProbeConfig
 from gtcore.experiments.outcome import classify, is_fatal
 from gtcore.history import History, Op
 
@@ -62,315 +40,8 @@ if TYPE_CHECKING:
 
     from gtcore.target import Connection
 
-__all__ = [
-    "PROBE_PK",
-    "LagProbe",
-    "LagSample",
-    "ProbeConfig",
-    "ProbeProgress",
-    "accuracy",
-    "all_pairs",
-    "derive_samples",
-    "parse_pairs",
-    "samples_frame",
-    "summarize",
-]
 
-PROBE_PK = "__gtprobe__"
 EXPERIMENT = "lag_probe"
-SAMPLE_COLUMNS: tuple[str, ...] = (
-    "run_id", "probe", "seq", "source", "destination", "status", "lag_ms", "lower_ms",
-    "upper_ms", "write_rtt_ms", "reads", "misses", "read_errors", "regressions", "write_wall",
-)
-
-
-# --- configuration ---------------------------------------------------------------------------
-
-
-def parse_pairs(text: str) -> tuple[tuple[str, str], ...]:
-    """``"us-west-2:eu-west-1,eu-west-1:us-west-2"`` -> pairs (source, destination)."""
-    pairs: list[tuple[str, str]] = []
-    for raw in text.split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        src, sep, dst = item.partition(":")
-        if not sep or not src.strip() or not dst.strip():
-            raise ConfigError(
-                f"{item!r} is not a source:destination pair",
-                hint="write pairs like us-west-2:eu-west-1,eu-west-1:us-west-2",
-            )
-        pair = (src.strip(), dst.strip())
-        if pair[0] == pair[1]:
-            raise ConfigError(f"{item!r}: source and destination are the same region")
-        if pair not in pairs:
-            pairs.append(pair)
-    if not pairs:
-        raise ConfigError("no pairs given", hint="e.g. --pairs us-west-2:eu-west-1")
-    return tuple(pairs)
-
-
-def all_pairs(regions: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    """Every ordered pair of distinct regions."""
-    return tuple((s, d) for s in regions for d in regions if s != d)
-
-
-@dataclass(frozen=True)
-class ProbeConfig:
-    """What to measure and how hard to poll.
-
-    ``samples`` is the number of probes per source region (so every pair gets that many
-    samples); ``rate`` is probes started per second per source region.  ``timeout`` is how long
-    one destination is polled before the sample is recorded as a timeout.
-    """
-
-    pairs: tuple[tuple[str, str], ...]
-    samples: int = 20
-    rate: float = 2.0
-    timeout: float = 10.0
-    readers: int = 2
-    poll_interval: float = 0.008
-    threads_per_region: int = 4
-    max_in_flight: int = 8
-    adaptive: bool = True
-    ttl_seconds: int = 600
-    ttl_attribute: str = "ttl"
-    key_prefix: str = PROBE_PK
-    cleanup: bool = True
-
-    def __post_init__(self) -> None:
-        pairs = tuple((str(s), str(d)) for s, d in self.pairs)
-        object.__setattr__(self, "pairs", pairs)
-        if not pairs:
-            raise ConfigError("the lag probe needs at least one source:destination pair")
-        if any(s == d for s, d in pairs):
-            raise ConfigError("a lag probe pair needs two different regions")
-        checks = [
-            (self.samples >= 1, "samples must be at least 1"),
-            (self.rate > 0, "rate must be positive (probes per second per source)"),
-            (self.timeout > 0, "timeout must be positive (seconds)"),
-            (1 <= self.readers <= 8, "readers must be between 1 and 8"),
-            (self.poll_interval > 0, "poll_interval must be positive (seconds)"),
-            (1 <= self.threads_per_region <= 16, "threads_per_region must be 1..16"),
-            (self.max_in_flight >= 1, "max_in_flight must be at least 1"),
-            (self.ttl_seconds >= 60, "ttl_seconds must be at least 60"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(s for s, _ in self.pairs))
-
-    def destinations(self, source: str) -> tuple[str, ...]:
-        return tuple(d for s, d in self.pairs if s == source)
-
-    @property
-    def regions(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r for pair in self.pairs for r in pair))
-
-    def to_meta(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["pairs"] = [list(p) for p in self.pairs]
-        return data
-
-
-# --- samples (the checker) ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LagSample:
-    """One (probe, destination) outcome.  Times in milliseconds; NaN where unknown.
-
-    status: ``ok`` (seen), ``timeout`` (not seen within the timeout), ``cancelled`` (the run
-    stopped first), ``write_failed`` / ``write_unknown`` (the probe write was refused / its
-    outcome is unknown, so there is nothing to measure).
-    """
-
-    run_id: str
-    probe: str
-    seq: int
-    source: str
-    destination: str
-    status: str
-    lag_ms: float
-    lower_ms: float
-    upper_ms: float
-    write_rtt_ms: float
-    reads: int
-    misses: int
-    read_errors: int
-    regressions: int
-    write_wall: float
-
-    @property
-    def width_ms(self) -> float:
-        return self.upper_ms - self.lower_ms
-
-    def contains(self, lag_ms: float) -> bool:
-        return self.status == "ok" and self.lower_ms <= lag_ms <= self.upper_ms
-
-
-def _sample(
-    run_id: str,
-    write_inv: Op,
-    write_done: Op | None,
-    destination: str,
-    reads: Iterable[tuple[Op, Op | None]],
-    give_up: Op | None,
-) -> LagSample:
-    token = write_inv.value
-    extra = write_inv.extra
-    base = {
-        "run_id": run_id,
-        "probe": str(extra.get("probe")),
-        "seq": int(extra.get("seq", -1)),
-        "source": write_inv.region,
-        "destination": destination,
-        "write_wall": write_inv.wall,
-    }
-    nan = math.nan
-    reads = list(reads)
-    answered = [(i, c) for i, c in reads if c is not None and c.type == "ok"]
-    errors = sum(1 for _, c in reads if c is None or c.type != "ok")
-    if write_done is None or write_done.type != "ok":
-        status = "write_failed" if write_done is not None and write_done.type == "fail" else (
-            "write_unknown"
-        )
-        return LagSample(
-            **base, status=status, lag_ms=nan, lower_ms=nan, upper_ms=nan, write_rtt_ms=nan,
-            reads=len(reads), misses=0, read_errors=errors, regressions=0,
-        )
-    ws, wr = write_inv.time, write_done.time
-    hits = [(i, c) for i, c in answered if c.value == token]
-    misses = [(i, c) for i, c in answered if c.value != token]
-    rtt_ms = (wr - ws) * 1000.0
-    if not hits:
-        lower = max(0.0, max((i.time for i, _ in misses), default=wr) - wr)
-        reason = (give_up.extra.get("reason") if give_up is not None else None) or "cancelled"
-        return LagSample(
-            **base, status="timeout" if reason == "timeout" else "cancelled", lag_ms=nan,
-            lower_ms=lower * 1000.0, upper_ms=nan, write_rtt_ms=rtt_ms, reads=len(reads),
-            misses=len(misses), read_errors=errors, regressions=0,
-        )
-    first_hit_recv = min(c.time for _, c in hits)
-    hit_mid = min((i.time + c.time) / 2 for i, c in hits)
-    before = [(i, c) for i, c in misses if i.time < first_hit_recv]
-    regressions = len(misses) - len(before)  # not there any more after it had been seen
-    upper = first_hit_recv - ws
-    lower = max(0.0, max((i.time for i, _ in before), default=wr) - wr)
-    miss_mids = [(i.time + c.time) / 2 for i, c in before if (i.time + c.time) / 2 < hit_mid]
-    estimate = (
-        (max(miss_mids) + hit_mid) / 2 - (ws + wr) / 2 if miss_mids else (lower + upper) / 2
-    )
-    estimate = min(max(estimate, lower), upper)
-    return LagSample(
-        **base, status="ok", lag_ms=estimate * 1000.0, lower_ms=lower * 1000.0,
-        upper_ms=upper * 1000.0, write_rtt_ms=rtt_ms, reads=len(reads), misses=len(misses),
-        read_errors=errors, regressions=regressions,
-    )
-
-
-def derive_samples(history: History) -> list[LagSample]:
-    """Re-check: the lag samples a probe history implies (see the module docstring)."""
-    run_id = str(history.meta.get("run_id", ""))
-    writes: dict[str, tuple[Op, Op | None]] = {}
-    reads: dict[tuple[str, str], list[tuple[Op, Op | None]]] = {}
-    give_ups: dict[tuple[str, str], Op] = {}
-    for inv, done in history.pairs():
-        probe = str(inv.extra.get("probe"))
-        if inv.f == "write":
-            writes[probe] = (inv, done)
-        elif inv.f == "read":
-            reads.setdefault((probe, inv.region), []).append((inv, done))
-    for op in history.ops:
-        if op.f == "give-up":
-            give_ups[(str(op.extra.get("probe")), op.region)] = op
-    samples = []
-    for probe, (inv, done) in writes.items():
-        for dst in inv.extra.get("destinations", []):
-            samples.append(
-                _sample(run_id, inv, done, dst, reads.get((probe, dst), []),
-                        give_ups.get((probe, dst)))
-            )
-    samples.sort(key=lambda s: (s.seq, s.source, s.destination))
-    return samples
-
-
-def samples_frame(samples: Iterable[LagSample]) -> pd.DataFrame:
-    """Tidy table: one row per sample, columns :data:`SAMPLE_COLUMNS` plus ``width_ms``."""
-    import pandas as pd
-
-    frame = pd.DataFrame([asdict(s) for s in samples], columns=list(SAMPLE_COLUMNS))
-    frame["width_ms"] = frame["upper_ms"] - frame["lower_ms"]
-    return frame
-
-
-def _quantile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank-with-interpolation quantile; NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    if lo == hi or ordered[lo] == ordered[hi]:
-        return ordered[lo]
-    if math.isinf(ordered[hi]):
-        return math.inf
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per pair: samples, ok, timeouts, errors, lag p50/p90/p99/max, mean bound width.
-
-    Timeouts count as infinitely late for the percentiles (a pair with 2% timeouts has an
-    infinite p99), so a summary never looks better than what was observed.
-    """
-    import pandas as pd
-
-    rows = []
-    for (src, dst), group in frame.groupby(["source", "destination"], sort=False):
-        ok = group[group["status"] == "ok"]
-        timeouts = int((group["status"] == "timeout").sum())
-        lags = [float(v) for v in ok["lag_ms"]] + [math.inf] * timeouts
-        rows.append({
-            "source": src,
-            "destination": dst,
-            "samples": len(group),
-            "ok": len(ok),
-            "timeouts": timeouts,
-            "errors": int(group["status"].isin(["write_failed", "write_unknown"]).sum()),
-            "p50_ms": _quantile(lags, 0.5),
-            "p90_ms": _quantile(lags, 0.9),
-            "p99_ms": _quantile(lags, 0.99),
-            "max_ms": max(lags) if lags else math.nan,
-            "mean_width_ms": float(ok["width_ms"].mean()) if len(ok) else math.nan,
-        })
-    return pd.DataFrame(rows, columns=[
-        "source", "destination", "samples", "ok", "timeouts", "errors", "p50_ms", "p90_ms",
-        "p99_ms", "max_ms", "mean_width_ms",
-    ])
-
-
-def accuracy(frame: pd.DataFrame, true_lag_ms: float) -> dict[str, float]:
-    """How well the samples match a known lag: median (signed and absolute) error of the
-    estimates, and the share of samples whose bounds contain it (timeouts count as misses)."""
-    measured = frame[frame["status"].isin(["ok", "timeout"])]
-    ok = measured[measured["status"] == "ok"]
-    errors = [float(v) - true_lag_ms for v in ok["lag_ms"]]
-    covered = ((ok["lower_ms"] <= true_lag_ms) & (true_lag_ms <= ok["upper_ms"])).sum()
-    return {
-        "samples": float(len(measured)),
-        "timeouts": float(len(measured) - len(ok)),
-        "median_error_ms": statistics.median(errors) if errors else math.nan,
-        "median_abs_error_ms": statistics.median(abs(e) for e in errors) if errors else math.nan,
-        "coverage": float(covered) / len(measured) if len(measured) else math.nan,
-        "mean_width_ms": float(ok["width_ms"].mean()) if len(ok) else math.nan,
-    }
-
-
-# --- the run ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -466,19 +137,6 @@ class LagProbe(BackgroundRun):
 
     # -- public API ---------------------------------------------------------------------------
 
-    def _begin(self) -> None:
-        if self.conn.target.read_only:
-            self._refuse(ReadOnlyError(
-                "the lag probe writes probe items and this target is read-only",
-                hint="drop --read-only to measure lag", action="start lag probe",
-            ))
-            return
-        self._clock_start()
-        for dst in self._queues:
-            for n in range(self.config.threads_per_region):
-                self._threads.append(self._spawn(self._reader, f"lagprobe-{dst}-{n}", dst, n))
-        self._threads.append(self._spawn(self._launch_all, "lagprobe-writer"))
-
     def cancel(self) -> None:
         """Stop launching probes and stop polling; polled probes become ``cancelled``."""
         super().cancel()
@@ -526,10 +184,7 @@ class LagProbe(BackgroundRun):
         return summarize(self.frame())
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        text = self.frame().to_csv(index=False)
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return save(self.frame().to_csv(index=False), path)
 
     def to_json(self, path: str | Path | None = None, *, include_history: bool = False) -> str:
         """Samples, per-pair summary and run parameters (and the raw history if asked)."""
@@ -541,17 +196,28 @@ class LagProbe(BackgroundRun):
             "table": self.table,
             "config": self.config.to_meta(),
             "error": self.error.to_dict() if self.error else None,
-            "samples": _records(frame),
-            "summary": _records(summarize(frame)),
+            "samples": records(frame),
+            "summary": records(summarize(frame)),
         }
         if include_history:
             doc["history"] = self.history.to_dict()
         text = json.dumps(doc, indent=1)
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return save(text, path)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if self.conn.target.read_only:
+            self._refuse(ReadOnlyError(
+                "the lag probe writes probe items and this target is read-only",
+                hint="drop --read-only to measure lag", action="start lag probe",
+            ))
+            return
+        self._clock_start()
+        for dst in self._queues:
+            for n in range(self.config.threads_per_region):
+                self._threads.append(self._spawn(self._reader, f"lagprobe-{dst}-{n}", dst, n))
+        self._threads.append(self._spawn(self._launch_all, "lagprobe-writer"))
 
     def _fail(self, err: GtError) -> None:
         with self._lock:
@@ -633,7 +299,7 @@ class LagProbe(BackgroundRun):
             self._written.setdefault(src, []).append(sk)
             with self._lock:
                 for dst in dests:
-                    self._samples.append(_sample(self.run_id, inv, done, dst, [], None))
+                    self._samples.append(make_sample(self.run_id, inv, done, dst, [], None))
             if is_fatal(mapped):
                 self._fail(mapped)
             return
@@ -759,7 +425,7 @@ class LagProbe(BackgroundRun):
                 "prober", "info", "give-up", task.dst, None,
                 {"probe": task.probe, "reason": task.ended or "cancelled"},
             )
-        sample = _sample(self.run_id, task.write_inv, task.write_done, task.dst, task.reads,
+        sample = make_sample(self.run_id, task.write_inv, task.write_done, task.dst, task.reads,
                          give_up)
         with self._slots:
             self._samples.append(sample)
@@ -821,18 +487,3 @@ class LagProbe(BackgroundRun):
                         f"could not delete {len(batch)} probe items in {src} ({err}); "
                         f"they expire through the {self.config.ttl_attribute} attribute"
                     )
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe records (NaN and infinities become null)."""
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean = {}
-        for k, v in row.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                v = None
-            elif hasattr(v, "item"):
-                v = v.item()
-            clean[k] = v
-        out.append(clean)
-    return out
