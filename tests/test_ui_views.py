@@ -6,7 +6,6 @@ import pytest
 
 from gtcore.experiments.conflict import TrialResult, WriteOutcome
 from gtcore.history import History
-from ui.conflict_demo import name_lost_writes
 from ui.conflict_view import trial_events, verdict_text
 from ui.drill_view import short_error, video_time, writes_frame
 from ui.explorer_view import items_frame
@@ -92,27 +91,6 @@ def test_short_error_keeps_what_the_room_needs() -> None:
     assert short_error(long) == "API answers HTTP 500"
     assert short_error("regional API did not answer (timed out)") == "timed out"
     assert short_error(None) == "no answer"
-
-
-def test_lost_write_of_a_plus_minus_trial_is_named() -> None:
-    def wrote(region: str, amount: int, old: int) -> WriteOutcome:
-        return WriteOutcome(region=region, amount=amount, tag=None, status="ok", sent=0.0,
-                            acked=0.01, old=old, new=old + amount, old_known=True)
-
-    conflict = TrialResult(trial=0, mode="increment", base=5, base_tag=None,
-                           writes=[wrote("us-west-2", 1, 5), wrote("eu-west-1", -1, 5)],
-                           converged=True, final=4, final_tag=None, final_by_region={},
-                           start_skew_ms=1.0, convergence_ms=800.0, conflict=True,
-                           winner="eu-west-1", lost_increments=3)
-    named = name_lost_writes(conflict)
-    assert named.lost == ["us-west-2"] and named.lost_increments is None
-    # B saw A's write (based on 6): both survive, nothing is lost
-    seen = TrialResult(trial=0, mode="increment", base=5, base_tag=None,
-                       writes=[wrote("us-west-2", 1, 5), wrote("eu-west-1", -1, 6)],
-                       converged=True, final=5, final_tag=None, final_by_region={},
-                       start_skew_ms=1.0, convergence_ms=800.0, conflict=False,
-                       winner="eu-west-1")
-    assert name_lost_writes(seen).lost == []
 
 
 def test_error_headlines_fit_on_a_projector() -> None:

@@ -11,13 +11,13 @@ from gtcore.errors import GtError
 from gtcore.experiments.conflict import ConflictConfig, ConflictLab, TrialResult
 from gtcore.history import History
 from ui import charts, session
-from ui.conflict_demo import PlusMinusDemo
-from ui.harness import DEMO_PK, DEMO_SK, Harness
+from ui.harness import DEMO_PK, DEMO_SK
 from ui.messages import show_error
 from ui.widgets import chip_html, plot, region_name
 
 DEMO_KEY = "conflict_demo"
 LAB_KEY = "conflict_lab"
+DEMO_AMOUNTS = (1, -1)  # the workshop: + in region A, − in region B
 ERROR_KEY = "conflict_error"
 
 
@@ -97,19 +97,22 @@ def demo_regions() -> tuple[str, str] | None:
 
 
 def start_demo() -> None:
-    """Button callback: +1 in region A and −1 in region B at the same moment."""
+    """Button callback: +1 in region A and −1 in region B at the same moment, through each
+    region's regional API, as the workshop's test harness does."""
     pair = (st.session_state.get("demo_a"), st.session_state.get("demo_b"))
     old = st.session_state.get(DEMO_KEY)
     if old is not None and old.state == "running":
         return
     try:
-        apis = Harness.for_connection(session.connection()).apis
-        st.session_state[DEMO_KEY] = PlusMinusDemo(apis, pair, DEMO_PK, DEMO_SK).start()
+        config = ConflictConfig(regions=pair, trials=1, mode="increment", path="api",
+                                pk=DEMO_PK, sk=DEMO_SK, amounts=DEMO_AMOUNTS)
     except GtError as err:
         st.session_state[ERROR_KEY] = err
+        return
+    start_lab(DEMO_KEY, config)
 
 
-def demo_status(demo: PlusMinusDemo) -> None:
+def demo_status(demo: ConflictLab) -> None:
     if demo.error is not None:
         show_error(demo.error)
     elif demo.state == "running":
@@ -137,7 +140,7 @@ def running(key: str) -> ConflictLab | None:
     return st.session_state.get(key)
 
 
-def trial_view(lab: ConflictLab | PlusMinusDemo, result: TrialResult, *, key: str) -> None:
+def trial_view(lab: ConflictLab, result: TrialResult, *, key: str) -> None:
     """Verdict, the writes and the timeline of one trial."""
     st.markdown(f"#### {verdict_text(result)}")
     chips = []
