@@ -170,3 +170,23 @@ def test_lag_specs_parse_and_describe_themselves(spec: str, expected: str) -> No
 def test_bad_lag_specs_say_what_is_accepted(spec: str) -> None:
     with pytest.raises(LagSpecError):
         parse_lag(spec)
+
+
+def test_a_tombstone_outlives_any_older_write_still_held() -> None:
+    """A delete is remembered while an older write to the item waits, so resume cannot resurrect it."""
+    from gtcore.emulator import engine as engine_module
+
+    engine, store, clock, _ = make()
+    engine.pause("t", "eu-west-1")
+    write(engine, store, "us-west-2", "k", {"v": "old"})  # held on its way to eu-west-1
+    clock.advance(1)
+    write(engine, store, "eu-west-1", "k", None)  # deleted in eu-west-1 meanwhile (also held)
+    clock.advance(engine_module.TOMBSTONE_SECONDS * 3)
+    engine.pump()
+    assert engine.sizes()["stamps"] == 2  # nothing forgotten while the older write is held
+    engine.resume("t", "eu-west-1")
+    engine.pump()
+    assert store.get("eu-west-1", "k") is None and store.get("us-west-2", "k") is None
+    clock.advance(engine_module.TOMBSTONE_SECONDS + engine_module.COLLECT_EVERY + 1)
+    engine.pump()
+    assert engine.sizes()["tombstones"] == 0  # and forgotten once nothing older can arrive

@@ -17,6 +17,7 @@ subprocesses (`python -m gtcore.emulator`) and drive them with `EmulatorControl`
 from __future__ import annotations
 
 import gc
+import http.client
 import socket
 import sys
 import threading
@@ -40,6 +41,21 @@ from gtcore.emulator.ttl import run_sweeper, sweep_once
 HOST = "127.0.0.1"
 SWITCH_INTERVAL = 0.0005
 STREAM_RECORDS_KEPT = 10_000  # per table stream; AWS keeps 24 hours
+
+
+_WARM_UP: tuple[tuple[str, str, str, dict[str, str], bytes], ...] = (
+    ("dynamodb", "POST", "/", {"X-Amz-Target": "DynamoDB_20120810.ListTables",
+                               "Content-Type": "application/x-amz-json-1.0"}, b"{}"),
+    ("dynamodb", "POST", "/", {"X-Amz-Target": "DynamoDBStreams_20120810.ListStreams",
+                               "Content-Type": "application/x-amz-json-1.0"}, b"{}"),
+    ("monitoring", "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"},
+     b"Action=ListDashboards&Version=2010-08-01"),
+    ("lambda", "GET", "/2015-03-31/functions/", {}, b""),
+    ("sts", "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"},
+     b"Action=GetCallerIdentity&Version=2011-06-15"),
+    ("iam", "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"},
+     b"Action=ListRoles&Version=2010-05-08"),
+)
 
 
 class EmulatorError(RuntimeError):
@@ -130,7 +146,23 @@ class Emulator:
         self._spawn("gt-replication", lambda: self.engine.run(self._stop))
         self._spawn("gt-ttl", lambda: run_sweeper(self, self._stop, self._ttl_interval))
         self._spawn("gt-housekeeping", self._housekeeping)
+        self._warm_up()
         return self
+
+    def _warm_up(self) -> None:
+        """One request per service, one at a time, before anyone else's: moto builds each
+        service's routing on first use, and Python 3.11 can fail that build ("AST constructor
+        recursion depth mismatch", a one-off 500) when several first requests arrive at once."""
+        port = self._listener.getsockname()[1]
+        for service, method, path, headers, body in _WARM_UP:
+            auth = f"AWS4-HMAC-SHA256 Credential=warmup/20260101/us-east-1/{service}/aws4_request, " \
+                   "SignedHeaders=host, Signature=0"
+            conn = http.client.HTTPConnection(HOST, port, timeout=10)
+            try:
+                conn.request(method, path, body=body, headers={"Authorization": auth, **headers})
+                conn.getresponse().read()
+            finally:
+                conn.close()
 
     def _spawn(self, name: str, target: Any) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -245,12 +277,8 @@ class Emulator:
         from moto.cloudwatch.models import cloudwatch_backends
         from moto.dynamodb.models import dynamodb_backends
 
-        engine = self.engine
-        with engine._lock:
-            out = {"queue": len(engine._queue), "held": len(engine._held), "stamps": len(engine._stamps),
-                   "tombstones": len(engine._tombstones)}
-        with self.publisher._lock:
-            out["metric_aggregates"] = len(self.publisher._open)
+        out = self.engine.sizes()
+        out["metric_aggregates"] = self.publisher.open_aggregates()
         tables = items = hash_keys = empty_hash_keys = stream_records = 0
         account = self.store.account_id
         for region, backend in list(dynamodb_backends[account].items()):

@@ -31,7 +31,8 @@ from gtcore.emulator.lag import LagModel, RealisticLag
 Image = dict[str, Any] | None  # DynamoDB JSON attribute map, or None for a delete
 Stamp = tuple[float, str]  # (write timestamp, source region): total order for last-writer-wins
 
-TOMBSTONE_SECONDS = 900.0
+TOMBSTONE_SECONDS = 300.0
+COLLECT_EVERY = 1.0  # seconds between tombstone collections
 
 
 class ReplicaStore(Protocol):
@@ -96,6 +97,7 @@ class ReplicationEngine:
         self._groups: dict[str, dict[str, str]] = {}  # table -> {region: replica status}
         self._paused: set[tuple[str, str]] = set()  # (table, region)
         self._isolated: set[str] = set()
+        self._last_collect = 0.0
         self.applied_count = 0
         self.discarded_count = 0
 
@@ -245,8 +247,15 @@ class ReplicationEngine:
         return 1
 
     def _collect_tombstones(self, now: float) -> None:
+        """Forget deletes older than the window AND older than every write still queued or held:
+        a tombstone dropped while an older write to that key waits (paused, isolated) would let
+        the deleted item come back when it is delivered."""
         with self._lock:
-            cutoff = now - TOMBSTONE_SECONDS
+            if now - self._last_collect < COLLECT_EVERY or not self._tombstones:
+                return
+            self._last_collect = now
+            oldest_pending = min((d.write.ts for d in itertools.chain(self._queue, self._held)), default=now)
+            cutoff = min(now - TOMBSTONE_SECONDS, oldest_pending)
             while self._tombstones and self._tombstones[0][0] < cutoff:
                 _, k = self._tombstones.popleft()
                 stamp = self._stamps.get(k)
@@ -317,9 +326,11 @@ class ReplicationEngine:
         with self._lock:
             return sum(n for n in self._pending.values() if n > 0)
 
-    def stamp_count(self) -> int:
+    def sizes(self) -> dict[str, int]:
+        """What the engine holds: each must stay bounded over a long run."""
         with self._lock:
-            return len(self._stamps)
+            return {"queue": len(self._queue), "held": len(self._held), "stamps": len(self._stamps),
+                    "tombstones": len(self._tombstones)}
 
     def iter_queue(self) -> Iterator[Delivery]:
         with self._lock:

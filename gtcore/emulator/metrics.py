@@ -1,11 +1,12 @@
 """ReplicationLatency, published where AWS publishes it: the SOURCE region's CloudWatch.
 
 Every applied replicated write adds one sample (milliseconds from the source's apply to the
-replica's apply) to an aggregate per (source, receiving region, table). `flush()` turns each
-aggregate into one statistic-set datum (SampleCount, Sum, Minimum, Maximum) in moto's CloudWatch
-backend of the source region, so GetMetricData and GetMetricStatistics answer Average, Minimum,
-Maximum and SampleCount as AWS would. Aggregating keeps memory bounded under load, and datums
-older than the retention window are trimmed.
+replica's apply) to an aggregate per (source, receiving region, table). `flush()` merges what
+accumulated into one statistic-set datum (SampleCount, Sum, Minimum, Maximum) per pair and
+minute in moto's CloudWatch backend of the source region, so GetMetricData and
+GetMetricStatistics answer Average, Minimum, Maximum and SampleCount as AWS would, at AWS's
+one-minute resolution. One datum per pair-minute keeps memory bounded under any load, and
+datums older than the retention window are trimmed.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class LatencyPublisher:
         self._retention = retention
         self._lock = threading.Lock()
         self._open: dict[tuple[str, str, str], _Aggregate] = {}
+        self._minute: dict[tuple[str, str, str], MetricAggregatedDatum] = {}  # this minute's datum per pair
         self.published = 0
 
     def record(self, delivery: Delivery, applied_at: float) -> None:
@@ -52,30 +54,35 @@ class LatencyPublisher:
         with self._lock:
             self._open.setdefault(key, _Aggregate()).add(ms)
 
+    def open_aggregates(self) -> int:
+        with self._lock:
+            return len(self._open)
+
     def flush(self) -> int:
-        """Publish what accumulated since the last flush; returns the number of datums."""
+        """Merge what accumulated since the last flush into each pair's datum for this minute;
+        returns the number of pairs that had samples."""
         with self._lock:
             batch, self._open = self._open, {}
         now = utcnow()  # moto compares naive UTC datetimes
-        for (source, receiving, table), agg in batch.items():
-            backend = cloudwatch_backends[self._account_id][source]
-            backend.metric_data.append(
-                MetricAggregatedDatum(
-                    namespace=NAMESPACE,
-                    name=METRIC,
-                    min_stat=agg.low,
-                    max_stat=agg.high,
-                    sample_count=float(agg.count),
-                    sum_stat=agg.total,
-                    dimensions=[
-                        {"Name": "TableName", "Value": table},
-                        {"Name": "ReceivingRegion", "Value": receiving},
-                    ],
-                    timestamp=now,
-                    unit="Milliseconds",
-                )
+        minute = now.replace(second=0, microsecond=0)
+        for key, agg in batch.items():
+            datum = self._minute.get(key)
+            if datum is not None and datum.timestamp == minute:
+                datum.min = min(datum.min, agg.low)
+                datum.max = max(datum.max, agg.high)
+                datum.sum += agg.total
+                datum.sample_count += agg.count
+                continue
+            source, receiving, table = key
+            datum = MetricAggregatedDatum(
+                namespace=NAMESPACE, name=METRIC, min_stat=agg.low, max_stat=agg.high,
+                sample_count=float(agg.count), sum_stat=agg.total,
+                dimensions=[{"Name": "TableName", "Value": table}, {"Name": "ReceivingRegion", "Value": receiving}],
+                timestamp=minute, unit="Milliseconds",
             )
-        self.published += len(batch)
+            cloudwatch_backends[self._account_id][source].metric_data.append(datum)
+            self._minute[key] = datum
+            self.published += 1
         if batch:
             self._trim({source for source, _, _ in batch}, now)
         return len(batch)
@@ -90,3 +97,4 @@ class LatencyPublisher:
     def reset(self) -> None:
         with self._lock:
             self._open.clear()
+            self._minute.clear()
