@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gtcore.actions.throttle import restore_region, throttle_state
+from gtcore.actions.throttle import restore_region, throttle_region, throttle_state
 from gtcore.target import Connection, Target
 from gtcore.workshop import teardown_workshop
 from ui import session
@@ -232,6 +232,25 @@ def test_throttle_then_restore_exactly(choice: Choice, conn: Connection) -> None
         assert f"{region}: restored" in texts(at)
     finally:
         restore_region(conn, region)
+
+
+def test_restore_all_puts_back_every_throttled_region_in_one_action(choice: Choice, conn: Connection) -> None:
+    regions = list(choice.regions)
+    at = open_app(choice, "pages/region_failure.py")  # sets the workshop up when it is not
+    before = {r: throttle_state(conn, r).reserved for r in regions}
+    for region in regions:
+        throttle_region(conn, region)
+    try:
+        at.run()
+        at.button(key="restore_all_ask").click().run()
+        at.button(key="restore_all_yes").click().run()
+        assert_clean(at)
+        for region in regions:
+            after = throttle_state(conn, region)
+            assert not after.throttled and after.reserved == before[region] and not after.marked, region
+    finally:
+        for region in regions:
+            restore_region(conn, region)
 
 
 def test_isolate_and_heal_show_as_messages(choice: Choice, emulator) -> None:

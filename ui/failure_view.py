@@ -9,6 +9,7 @@ import streamlit as st
 
 from gtcore.actions.throttle import (
     ThrottleState,
+    restore_all,
     restore_region,
     throttle_region,
     throttle_states,
@@ -135,9 +136,26 @@ def emulator_controls(region: str, faults: dict[str, object]) -> None:
                      "replicates to or from this region until resumed.")
 
 
+def restore_everything() -> None:
+    """Button callback: restore every throttled region of the target in one action."""
+    try:
+        results = restore_all(session.connection())
+    except GtError as err:
+        st.session_state[RESULT_KEY] = (None, None, err)
+        return
+    errors = [r for r in results if isinstance(r, GtError)]
+    notes = [f"{r.region}: {r.note}" for r in results if not isinstance(r, GtError)]
+    st.session_state[RESULT_KEY] = (None, "; ".join(notes) or "nothing was throttled", errors[0] if errors else None)
+
+
 def region_panels(read_only: bool) -> None:
     regions = list(session.choice().regions)
     statuses, states, faults = health(), throttles(), emulator_faults()
+    throttled = [r for r in regions if states.get(r) is not None and states[r].throttled]
+    if len(throttled) > 1:
+        confirm(f"Restore all {len(throttled)} throttled regions", key="restore_all", button_type="primary",
+                disabled=read_only, on_confirm=restore_everything,
+                warning=f"Put back exactly what each function had before: {', '.join(throttled)}.")
     for region, box in region_columns(regions):
         with box:
             region_panel(region, statuses.get(region), states.get(region), faults, read_only)
