@@ -209,8 +209,8 @@ def test_conflict_lab_trials_table_and_timeline(choice: Choice) -> None:
 
 def test_throttle_then_restore_exactly(choice: Choice, conn: Connection) -> None:
     region = "eu-west-1"
+    at = open_app(choice, "pages/region_failure.py")  # sets the workshop up when it is not
     before = throttle_state(conn, region).reserved
-    at = open_app(choice, "pages/region_failure.py")
     try:
         at.button(key=f"throttle_{region}_ask").click().run()
         assert "stops answering" in texts(at)
