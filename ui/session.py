@@ -116,6 +116,9 @@ def embedded_emulator() -> Emulator:
         return _provided[0]
     from gtcore.emulator import Emulator
 
+    running = Emulator.running()  # one per process: reuse one that other code started
+    if running is not None:
+        return running
     emu = Emulator(port=0, lag=emulator_lag_spec(),
                    replica_create_seconds=REPLICA_CREATE_SECONDS).start()
     atexit.register(emu.stop)
