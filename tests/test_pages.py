@@ -38,11 +38,8 @@ TWO = ("us-west-2", "eu-west-1")
 
 @pytest.fixture(scope="module")
 def choice(emulator) -> Iterator[Choice]:
-    """The workshop's table, set up by the dashboard itself on the first run.
-
-    The emulator serves one regional API per region, for `global-serverless-dev` when it
-    exists (see NOTES-dashboard.md), so the pages that go through the API use that table.
-    """
+    """The workshop's table, set up by the dashboard itself on the first run (and torn down
+    afterwards when this module created it, so the session emulator is left as found)."""
     session.provide_emulator(emulator)
     ours = Choice(mode="emulator", regions=TWO, table="global-serverless")
     conn = Connection(Target(regions=TWO, table=ours.table, endpoint=emulator.endpoint))
