@@ -275,31 +275,14 @@ class Emulator:
         """How much the emulator holds (for soak tests: each must stay bounded over time)."""
         from moto.awslambda.models import lambda_backends
         from moto.cloudwatch.models import cloudwatch_backends
-        from moto.dynamodb.models import dynamodb_backends
 
-        out = self.engine.sizes()
-        out["metric_aggregates"] = self.publisher.open_aggregates()
-        tables = items = hash_keys = empty_hash_keys = stream_records = 0
         account = self.store.account_id
-        for region, backend in list(dynamodb_backends[account].items()):
-            with self.store.region_lock(region):
-                for table in list(backend.tables.values()):
-                    tables += 1
-                    buckets = list(table.items.values())
-                    hash_keys += len(buckets)
-                    if table.range_key_attr:
-                        items += sum(len(b) for b in buckets)
-                        empty_hash_keys += sum(1 for b in buckets if not b)
-                    else:
-                        items += len(buckets)
-                    if table.stream_shard is not None:
-                        stream_records += len(table.stream_shard.items)
-        out.update(tables=tables, items=items, hash_keys=hash_keys, empty_hash_keys=empty_hash_keys,
-                   stream_records=stream_records)
+        out = {**self.engine.sizes(), **self.store.sizes()}
+        out["metric_aggregates"] = self.publisher.open_aggregates()
         out["metric_datums"] = sum(len(b.metric_data) for b in list(cloudwatch_backends[account].values()))
         out["functions"] = sum(len(list(b.list_functions())) for b in list(lambda_backends[account].values()))
         api = self._regional_api_app
-        out["api_environments"] = sum(len(v) for v in list(api._idle.values())) if api is not None else 0
+        out["api_environments"] = api.environments() if api is not None else 0
         return out
 
     def reset(self) -> None:

@@ -161,6 +161,11 @@ class RegionalApiApp:
             if env is not None:
                 self._idle.setdefault((region, name, table), []).append(env)
 
+    def environments(self) -> int:
+        """Warm app environments kept for reuse (bounded by peak concurrency per function)."""
+        with self._lock:
+            return sum(len(envs) for envs in self._idle.values())
+
     # -- HTTP side --------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         region = environ.get("gtcore.region") or ""

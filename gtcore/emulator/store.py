@@ -179,6 +179,24 @@ class MotoStore:
             table.put_item(copy.deepcopy(image))
         return True
 
+    def sizes(self) -> dict[str, int]:
+        """Tables, items, hash-key buckets (empty ones are a leak) and stream records held."""
+        out = dict.fromkeys(("tables", "items", "hash_keys", "empty_hash_keys", "stream_records"), 0)
+        for region, backend in list(dynamodb_backends[self.account_id].items()):
+            with self.region_lock(region):
+                for table in list(backend.tables.values()):
+                    buckets = list(table.items.values())
+                    out["tables"] += 1
+                    out["hash_keys"] += len(buckets)
+                    if table.range_key_attr:
+                        out["items"] += sum(len(b) for b in buckets)
+                        out["empty_hash_keys"] += sum(1 for b in buckets if not b)
+                    else:
+                        out["items"] += len(buckets)
+                    if table.stream_shard is not None:
+                        out["stream_records"] += len(table.stream_shard.items)
+        return out
+
     def trim_streams(self, keep: int) -> int:
         """Keep the newest `keep` records of every table's stream (moto never trims them)."""
         trimmed = 0
