@@ -18,7 +18,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from gtcore.apis import gtcore_home
 from gtcore.errors import ConfigError, GtError
@@ -156,9 +155,3 @@ def make_undeployer(profile: str | None = None, *,
         return True
 
     return undeploy
-
-
-def describe_command(argv: list[str], env: dict[str, Any]) -> str:
-    """The command as a person would type it (for --dry-run output)."""
-    region = env.get("AWS_DEFAULT_REGION", "")
-    return f"AWS_DEFAULT_REGION={region} " + " ".join(argv)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
@@ -47,12 +45,3 @@ def show_compact_error(err: GtError, container: Any = None) -> None:
     box = container if container is not None else st
     box.warning(f"**{headline_of(err)}**", icon=":material/cloud_off:")
     box.caption(error_text(err))
-
-
-@contextmanager
-def gt_guard(container: Any = None) -> Iterator[None]:
-    """Run a block; a GtError inside it becomes a message and the page carries on."""
-    try:
-        yield
-    except GtError as err:
-        show_error(err, container)

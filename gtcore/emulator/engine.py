@@ -20,7 +20,7 @@ import itertools
 import random
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -331,10 +331,6 @@ class ReplicationEngine:
         with self._lock:
             return {"queue": len(self._queue), "held": len(self._held), "stamps": len(self._stamps),
                     "tombstones": len(self._tombstones)}
-
-    def iter_queue(self) -> Iterator[Delivery]:
-        with self._lock:
-            return iter(list(self._queue) + list(self._held))
 
     def reset(self) -> None:
         with self._lock:

@@ -153,9 +153,6 @@ class MotoStore:
     def table(self, region: str, name: str) -> Table | None:
         return self.backend(region).tables.get(name)
 
-    def has_backend(self, region: str) -> bool:
-        return region in dynamodb_backends[self.account_id]
-
     @staticmethod
     def _key_values(table: Table, key: str) -> tuple[DynamoType, DynamoType | None]:
         attrs = json.loads(key)
