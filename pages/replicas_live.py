@@ -57,7 +57,7 @@ def region_view(h: Harness, reading: Reading) -> None:
         show_compact_error(reading.error)
     else:
         sync = h.in_sync(reading)
-        sub = {True: "✓ in sync with the last write", False: "⏳ catching up…",
+        sub = {True: "✓ in sync with the last write", False: "↻ catching up…",
                None: "as this region sees it"}[sync]
         big_number("Bookmark", format_number(reading.value) if reading.item else "no item",
                    region=region, sub=sub)
