@@ -34,6 +34,7 @@ from gtcore.emulator.engine import Delivery, ReplicationEngine
 from gtcore.emulator.gateway import Gateway
 from gtcore.emulator.lag import LagModel, parse_lag
 from gtcore.emulator.metrics import LatencyPublisher
+from gtcore.emulator.operations import dynamodb_front
 from gtcore.emulator.replicas import ReplicaManager
 from gtcore.emulator.store import MotoStore
 from gtcore.emulator.ttl import run_sweeper, sweep_once
@@ -93,6 +94,8 @@ class Emulator:
             on_applied=self.publisher.record,
         )
         self.replicas = ReplicaManager(self.store, self.engine, create_seconds=replica_create_seconds)
+        self.dynamodb_front = dynamodb_front(self.store, self.engine, self.replicas,
+                                             settle_seconds=replica_create_seconds)
         self._ttl_interval = ttl_interval
         self._metrics_interval = metrics_interval
         self._server: BaseWSGIServer | None = None

@@ -21,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from gtcore.emulator.protocol import (
     Headers,
+    crash_reply,
     credential_scope,
     error_response,
     status_line,
@@ -70,6 +71,18 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
+def _guarded(app: WSGIApp) -> WSGIApp:
+    """moto as a WSGI app whose exceptions become AWS errors in the client's protocol (never HTML 500s)."""
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            reply = call_app(app, environ)
+        except Exception as err:  # moto raised: see crash_reply
+            reply = crash_reply(environ, credential_scope(environ)[1], err)
+        return _respond(start_response, reply)
+
+    return guarded
+
+
 def _set_body(environ: dict[str, Any], body: bytes) -> None:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
@@ -78,7 +91,7 @@ def _set_body(environ: dict[str, Any], body: bytes) -> None:
 class Gateway:
     def __init__(self, emulator: Emulator, regional_api: WSGIApp, control_api: WSGIApp) -> None:
         self._emu = emulator
-        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._moto = _guarded(DomainDispatcherApplication(create_backend_app))
         self._regional_api = regional_api
         self._control_api = control_api
 
@@ -98,6 +111,10 @@ class Gateway:
         if region is not None and self._emu.is_isolated(region):
             return _respond(start_response, self._isolated(environ, service, region))
         try:
+            if service == "dynamodb" and environ.get("HTTP_X_AMZ_TARGET"):
+                early = self._emu.dynamodb_front.answer(environ, region or "us-east-1", _read_body(environ))
+                if early is not None:
+                    return _respond(start_response, early)
             if service == "dynamodb" and environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
                 return _respond(start_response, self._dynamodb(environ, region or "us-east-1"))
             if service == "monitoring":

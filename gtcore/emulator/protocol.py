@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http
 import json
+import logging
 import re
 import uuid
 import zlib
@@ -12,6 +14,9 @@ from xml.sax.saxutils import escape
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 
 Headers = list[tuple[str, str]]
+Reply = tuple[int, Headers, bytes]
+
+_log = logging.getLogger(__name__)
 
 
 def credential_scope(environ: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -70,6 +75,33 @@ def error_response(
     return status, headers, body
 
 
+def aws_json_response(payload: Any) -> Reply:
+    """A 200 answer in the AWS JSON 1.0 protocol (DynamoDB, DynamoDB Streams), with the CRC32 botocore checks."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return 200, with_json_body([("Content-Type", "application/x-amz-json-1.0"),
+                                ("x-amzn-RequestId", str(uuid.uuid4()))], body), body
+
+
+def crash_reply(environ: dict[str, Any], service: str | None, err: Exception) -> Reply:
+    """AWS's error, in the request's protocol, for a request moto raised on instead of answering.
+
+    moto raises NotImplementedError for an operation it lacks (AWS: UnknownOperationException, or
+    InvalidAction for Query-protocol services), and other exceptions for input it does not check
+    (AWS rejects such input as invalid). Either way the client gets a fast 400 it does not retry,
+    never the HTML 500 that werkzeug would make of it; the traceback goes to the emulator's log.
+    """
+    query_protocol = not environ.get("HTTP_X_AMZ_TARGET") and service not in (None, "lambda") \
+        and environ.get("HTTP_SMITHY_PROTOCOL") != "rpc-v2-cbor"
+    if isinstance(err, NotImplementedError):
+        code = "InvalidAction" if query_protocol else "UnknownOperationException"
+        return error_response(environ, service, 400, code, f"An unknown operation was requested: {err}")
+    _log.error("moto raised on a %s request %s %s", service, environ.get("REQUEST_METHOD"),
+               environ.get("HTTP_X_AMZ_TARGET") or environ.get("PATH_INFO"), exc_info=err)
+    code = "ValidationError" if query_protocol else "ValidationException"
+    return error_response(environ, service, 400, code,
+                          f"The request could not be processed ({type(err).__name__}: {err}); check its parameters")
+
+
 def json_response(status: int, payload: Any) -> tuple[int, Headers, bytes]:
     body = json.dumps(payload, indent=1, sort_keys=True, default=str).encode()
     return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
@@ -82,9 +114,8 @@ def with_json_body(headers: Headers, body: bytes) -> Headers:
     return kept + [("Content-Length", str(len(body))), ("x-amz-crc32", str(zlib.crc32(body)))]
 
 
-STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-               409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
-
-
 def status_line(status: int) -> str:
-    return f"{status} {STATUS_TEXT.get(status, 'Status')}"
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Status"

@@ -14,13 +14,17 @@ import copy
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.dynamodb.models.table import Table
 
 from gtcore.emulator.engine import ReplicationEngine
 from gtcore.emulator.store import MotoStore
 from gtcore.regions import is_known_region
+
+if TYPE_CHECKING:
+    from gtcore.emulator.legacy_global_tables import LegacyGlobalTables
+    from gtcore.emulator.replica_settings import ReplicaSettings
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
 
@@ -76,6 +80,12 @@ class ReplicaManager:
         self.create_seconds = create_seconds
         self._progress: dict[tuple[str, str], int] = {}  # (table, region) -> percent
         self._lock = threading.Lock()
+        self._settings: ReplicaSettings | None = None
+        self._legacy: LegacyGlobalTables | None = None
+
+    def attach(self, settings: ReplicaSettings, legacy: LegacyGlobalTables) -> None:
+        """Per-replica overrides (ReplicaUpdates Update) and 2017.11.29 global tables, kept elsewhere."""
+        self._settings, self._legacy = settings, legacy
 
     # -- UpdateTable ---------------------------------------------------------------------
     def apply_replica_updates(self, region: str, table_name: str, updates: list[dict[str, Any]]) -> None:
@@ -83,6 +93,10 @@ class ReplicaManager:
             raise _not_found(table_name, region)
         if not isinstance(updates, list) or not updates:
             raise ApiError("ValidationException", "ReplicaUpdates must be a non-empty list")
+        if self._legacy is not None and self._legacy.is_legacy(region, table_name):
+            raise ApiError("ValidationException", f"Table {table_name} is a replica of a version 2017.11.29 "
+                           "global table: change its replicas with UpdateGlobalTable, or upgrade it to "
+                           "version 2019.11.21 first")
         for update in updates:
             if not isinstance(update, dict) or len(update) != 1:
                 raise ApiError("ValidationException", "Each ReplicaUpdate holds exactly one of Create, Update, Delete")
@@ -96,6 +110,8 @@ class ReplicaManager:
                 self._delete(region, table_name, target)
             elif action == "Update":
                 self._require_member(table_name, target)
+                if self._settings is not None:
+                    self._settings.apply_update(table_name, target, spec)
             else:
                 raise ApiError("ValidationException", f"Unknown replica update {action!r}")
 
@@ -190,6 +206,9 @@ class ReplicaManager:
         members = self._engine.members(table_name)
         if region not in members:
             return {}
+        if self._legacy is not None and self._legacy.is_legacy(region, table_name):
+            return {"GlobalTableVersion": self._legacy.version}
+        more = self._settings.replica_fields if self._settings is not None else lambda table, member: {}
         busy = any(status in ("CREATING", "DELETING") for status in members.values())
         own = members[region]
         replicas = []
@@ -199,6 +218,7 @@ class ReplicaManager:
             entry: dict[str, Any] = {"RegionName": member, "ReplicaStatus": status}
             if status == "CREATING":
                 entry["ReplicaStatusPercentProgress"] = str(self._progress.get((table_name, member), 0))
-            replicas.append(entry)
+            replicas.append({**entry, **more(table_name, member)})
         status = own if own in ("CREATING", "DELETING") else ("UPDATING" if busy else "ACTIVE")
-        return {"GlobalTableVersion": GLOBAL_TABLE_VERSION, "Replicas": replicas, "TableStatus": status}
+        own_fields = self._settings.own_fields(table_name, region) if self._settings is not None else {}
+        return {"GlobalTableVersion": GLOBAL_TABLE_VERSION, "Replicas": replicas, "TableStatus": status, **own_fields}
