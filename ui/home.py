@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from gtcore.errors import GtError
-from gtcore.probes.status import RegionStatus, StatusReport, table_status
+from gtcore.probes.status import LEGACY_NOTE, RegionStatus, StatusReport, table_status
 from ui import session
 from ui.charts import region_bars
 from ui.layout import region_columns
@@ -85,6 +85,8 @@ def region_card(r: RegionStatus, missing: bool) -> None:
     st.markdown(f"**{items if items is not None else '?'}{more}** items · table "
                 f"{r.table_status}")
     st.markdown(_api_line(r))
+    if r.legacy:
+        st.markdown(LEGACY_NOTE[0].upper() + LEGACY_NOTE[1:])
     if r.throttled:
         st.markdown(f"Function `{r.function_name}` reserved concurrency **0**")
     if r.replicas:

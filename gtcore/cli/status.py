@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from gtcore.cli import emit_json, format_table
-from gtcore.probes.status import RegionStatus, table_status
+from gtcore.probes.status import LEGACY_NOTE, RegionStatus, table_status
 from gtcore.target import Connection
 
 
@@ -66,7 +66,8 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
             ttl += f" ({r.ttl_attribute})"
         stream = r.stream_view_type if r.stream_enabled else "off"
         rows.append([
-            r.region, r.table_status, ", ".join(r.members), r.global_table_version or "-",
+            r.region, r.table_status, ", ".join(r.members),
+            f"{r.global_table_version} (legacy)" if r.legacy else r.global_table_version or "-",
             r.consistency, _items(r), ttl, stream, _api(r), _concurrency(r),
         ])
     print(format_table(
@@ -87,6 +88,9 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         problems.append(
             f"  not replicas of the home region's global table: {', '.join(missing)}"
         )
+    legacy = [r.region for r in report.regions if r.legacy]
+    if legacy:
+        print(f"note: {', '.join(legacy)}: {LEGACY_NOTE}")
     if problems:
         print("problems:")
         print("\n".join(problems))

@@ -26,6 +26,7 @@ from gtcore.emulator.protocol import (
     error_response,
     status_line,
     with_json_body,
+    without_html,
 )
 from gtcore.emulator.replicas import ApiError
 from gtcore.emulator.store import capture
@@ -74,10 +75,11 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 def _guarded(app: WSGIApp) -> WSGIApp:
     """moto as a WSGI app whose exceptions become AWS errors in the client's protocol (never HTML 500s)."""
     def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        service = credential_scope(environ)[1]
         try:
-            reply = call_app(app, environ)
+            reply = without_html(environ, service, call_app(app, environ))
         except Exception as err:  # moto raised: see crash_reply
-            reply = crash_reply(environ, credential_scope(environ)[1], err)
+            reply = crash_reply(environ, service, err)
         return _respond(start_response, reply)
 
     return guarded

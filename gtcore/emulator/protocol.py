@@ -82,6 +82,12 @@ def aws_json_response(payload: Any) -> Reply:
                                 ("x-amzn-RequestId", str(uuid.uuid4()))], body), body
 
 
+def _query_protocol(environ: dict[str, Any], service: str | None) -> bool:
+    """The request uses AWS's Query protocol (STS, IAM; CloudWatch's older clients): XML errors."""
+    return not environ.get("HTTP_X_AMZ_TARGET") and service not in (None, "lambda") \
+        and environ.get("HTTP_SMITHY_PROTOCOL") != "rpc-v2-cbor"
+
+
 def crash_reply(environ: dict[str, Any], service: str | None, err: Exception) -> Reply:
     """AWS's error, in the request's protocol, for a request moto raised on instead of answering.
 
@@ -90,8 +96,7 @@ def crash_reply(environ: dict[str, Any], service: str | None, err: Exception) ->
     (AWS rejects such input as invalid). Either way the client gets a fast 400 it does not retry,
     never the HTML 500 that werkzeug would make of it; the traceback goes to the emulator's log.
     """
-    query_protocol = not environ.get("HTTP_X_AMZ_TARGET") and service not in (None, "lambda") \
-        and environ.get("HTTP_SMITHY_PROTOCOL") != "rpc-v2-cbor"
+    query_protocol = _query_protocol(environ, service)
     if isinstance(err, NotImplementedError):
         code = "InvalidAction" if query_protocol else "UnknownOperationException"
         return error_response(environ, service, 400, code, f"An unknown operation was requested: {err}")
@@ -100,6 +105,19 @@ def crash_reply(environ: dict[str, Any], service: str | None, err: Exception) ->
     code = "ValidationError" if query_protocol else "ValidationException"
     return error_response(environ, service, 400, code,
                           f"The request could not be processed ({type(err).__name__}: {err}); check its parameters")
+
+
+def without_html(environ: dict[str, Any], service: str | None, reply: Reply) -> Reply:
+    """moto's error pages (Flask's HTML 404 for a REST path it has no route for, e.g. a Lambda
+    operation it lacks) as AWS's error in the request's protocol; any other answer unchanged."""
+    status, headers, _ = reply
+    html = any(k.lower() == "content-type" and v.startswith("text/html") for k, v in headers)
+    if status < 400 or not html:
+        return reply
+    code = "InvalidAction" if _query_protocol(environ, service) else "UnknownOperationException"
+    what = f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}".strip()
+    return error_response(environ, service, status if status < 500 else 400, code,
+                          f"An unknown operation was requested: no {service or 'AWS'} operation at {what}")
 
 
 def json_response(status: int, payload: Any) -> tuple[int, Headers, bytes]:

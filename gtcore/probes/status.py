@@ -28,6 +28,10 @@ __all__ = [
 ]
 
 DEFAULT_COUNT_LIMIT = 20_000
+CURRENT_VERSION = "2019.11.21"
+LEGACY_VERSION = "2017.11.29"
+LEGACY_NOTE = (f"legacy {LEGACY_VERSION} global table: upgrade to {CURRENT_VERSION} (AWS recommends it: simpler, "
+               "cheaper writes, replicas managed with UpdateTable)")
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,11 @@ class RegionStatus:
         if self.error:
             return ()
         return tuple(sorted({self.region, *self.replicas}))
+
+    @property
+    def legacy(self) -> bool:
+        """A replica of a version 2017.11.29 (Legacy) global table."""
+        return self.global_table_version == LEGACY_VERSION
 
     @property
     def throttled(self) -> bool:
@@ -172,6 +181,29 @@ def _describe(conn: Connection, region: str, st: RegionStatus) -> None:
     spec = desc.get("StreamSpecification") or {}
     st.stream_enabled = bool(spec.get("StreamEnabled", False))
     st.stream_view_type = spec.get("StreamViewType") if st.stream_enabled else None
+    if st.global_table_version != CURRENT_VERSION and st.stream_view_type == "NEW_AND_OLD_IMAGES":
+        _legacy_group(conn, region, st)
+
+
+def _legacy_group(conn: Connection, region: str, st: RegionStatus) -> None:
+    """A 2017.11.29 replica is known by DescribeGlobalTable answering for its name (AWS's documented test:
+    DescribeTable need not say); its members come from the replication group. Such replicas need
+    NEW_AND_OLD_IMAGES streams, so no other table costs the extra call."""
+    table = conn.target.table
+    try:
+        with wrap(f"read the 2017.11.29 global table {table}", region):
+            group = conn.client("dynamodb", region).describe_global_table(GlobalTableName=table)
+    except NotFoundError:
+        return
+    except GtError as err:  # the table itself was read: only this part failed
+        st.errors["global_table"] = str(err)
+        return
+    st.global_table_version = LEGACY_VERSION
+    st.replicas = {
+        r["RegionName"]: r.get("ReplicaStatus", "ACTIVE")
+        for r in group["GlobalTableDescription"].get("ReplicationGroup", [])
+        if r.get("RegionName") and r["RegionName"] != region
+    }
 
 
 def _ttl(conn: Connection, region: str, st: RegionStatus) -> None:
