@@ -125,6 +125,8 @@ class Gateway:
                 return _respond(start_response, self._lambda(environ, region))
         except ApiError as err:
             return _respond(start_response, error_response(environ, service, err.status, err.code, err.message))
+        except Exception as err:  # the emulator's own code raised: AWS's error, never werkzeug's HTML 500
+            return _respond(start_response, crash_reply(environ, service, err))
         return self._moto(environ, start_response)
 
     @staticmethod

@@ -100,8 +100,8 @@ class ReplicaSettings:
             if indexes:
                 entry["GlobalSecondaryIndexes"] = indexes
             replicas.append(entry)
-        return {"TableAutoScalingDescription": {"TableName": table.name, "TableStatus": table.status,
-                                                "Replicas": replicas}}
+        status = table.describe()["TableDescription"]["TableStatus"]
+        return {"TableAutoScalingDescription": {"TableName": table.name, "TableStatus": status, "Replicas": replicas}}
 
     def update_auto_scaling(self, region: str, request: dict[str, Any]) -> dict[str, Any]:
         table = self._extras.table(region, request["TableName"])
