@@ -48,6 +48,10 @@ def test_a_legacy_global_table_is_created_described_and_replicates(emulator, uni
     assert {"GlobalTableName": unique_table, "ReplicationGroup": [{"RegionName": EU}, {"RegionName": WEST}]} \
         in listed
     assert all(t["GlobalTableName"] != unique_table for t in west.list_global_tables(RegionName=AP)["GlobalTables"])
+    # A replica joins only while every replica is empty (2017.11.29 has no backfill).
+    create_table(client(emulator.endpoint, "dynamodb", AP), unique_table, StreamSpecification=STREAM)
+    with pytest.raises(ClientError, match="not empty"):
+        west.update_global_table(GlobalTableName=unique_table, ReplicaUpdates=[{"Create": {"RegionName": AP}}])
     # 2019.11.21 replica management does not apply to it.
     assert _code(lambda: west.update_table(TableName=unique_table,
                                            ReplicaUpdates=[{"Create": {"RegionName": AP}}])) == "ValidationException"
@@ -258,3 +262,36 @@ def test_gtcore_status_says_legacy_and_to_upgrade(emulator, unique_table, capsys
     assert "2017.11.29 (legacy)" in shown
     assert "legacy 2017.11.29 global table: upgrade to 2019.11.21" in shown
     assert "not replicas of the home region" not in shown
+
+
+def test_lists_page_with_tokens_the_model_accepts(emulator, unique_table) -> None:
+    region = "ca-central-1"  # a region no other test uses: these lists span the region
+    ddb = client(emulator.endpoint, "dynamodb", region)
+    names = [f"{unique_table}-{i}" for i in range(3)]
+    for name in names:
+        create_table(ddb, name)
+        ddb.update_contributor_insights(TableName=name, ContributorInsightsAction="ENABLE")
+    seen, kwargs = [], {"MaxResults": 2}
+    while True:
+        answer = ddb.list_contributor_insights(**kwargs)
+        seen += [s["TableName"] for s in answer["ContributorInsightsSummaries"]]
+        if "NextToken" not in answer:
+            break
+        kwargs["NextToken"] = answer["NextToken"]
+    assert seen == names
+    assert ddb.list_imports(PageSize=1)["ImportSummaryList"] == []
+    for name in names:
+        ddb.delete_table(TableName=name)
+        create_table(ddb, name, StreamSpecification=STREAM)
+        ddb.create_global_table(GlobalTableName=name, ReplicationGroup=[{"RegionName": region}])
+    first = ddb.list_global_tables(RegionName=region, Limit=2)
+    assert [t["GlobalTableName"] for t in first["GlobalTables"]] == names[:2]
+    rest = ddb.list_global_tables(RegionName=region,
+                                  ExclusiveStartGlobalTableName=first["LastEvaluatedGlobalTableName"])
+    assert [t["GlobalTableName"] for t in rest["GlobalTables"]] == names[2:]
+    assert "LastEvaluatedGlobalTableName" not in rest
+    # Deleting the table takes its global table membership and its settings with it.
+    ddb.delete_table(TableName=names[0])
+    assert _code(lambda: ddb.describe_global_table(GlobalTableName=names[0])) == "GlobalTableNotFoundException"
+    create_table(ddb, names[0])
+    assert ddb.describe_contributor_insights(TableName=names[0])["ContributorInsightsStatus"] == "DISABLED"

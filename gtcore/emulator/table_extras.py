@@ -100,11 +100,13 @@ def not_found(table: str) -> ApiError:
 
 
 def page(items: Sequence[T], token: Any, limit: Any, *, most: int) -> tuple[list[T], str | None]:
-    """One page of `items` from an opaque position token; the next token, or None at the end."""
+    """One page of `items` from an opaque position token; the next token, or None at the end.
+
+    Tokens are 16 hex digits, which every NextToken pattern in DynamoDB's model accepts."""
     try:
-        start = int(token) if token is not None else 0
+        start = int(token, 16) if token is not None else 0
     except ValueError as err:
         raise ApiError("ValidationException", f"Invalid NextToken: {token!r}") from err
     size = min(int(limit), most) if limit is not None else most
     chunk = list(items[start:start + size])
-    return chunk, (str(start + size) if start + size < len(items) else None)
+    return chunk, (f"{start + size:016x}" if start + size < len(items) else None)
