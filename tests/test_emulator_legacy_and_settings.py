@@ -144,6 +144,7 @@ def test_status_probe_shows_a_legacy_table_for_what_it_is(emulator, unique_table
     assert west.legacy and west.global_table_version == "2017.11.29"
     assert west.members == (EU, WEST) and report.missing_replicas() == []
     assert not report.by_region()[WEST].errors
+    assert [r["legacy"] for r in report.to_dict()["regions"]] == [True, True]
 
 
 def test_contributor_insights_are_stored_with_their_status(emulator, unique_table) -> None:

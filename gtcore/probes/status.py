@@ -132,6 +132,7 @@ class StatusReport:
         out["missing_replicas"] = self.missing_replicas()
         for region_out, region in zip(out["regions"], self.regions, strict=True):
             region_out["healthy"] = region.healthy
+            region_out["legacy"] = region.legacy
             region_out["members"] = list(region.members)
         return out
 
