@@ -9,6 +9,7 @@ import streamlit as st
 from gtcore.errors import GtError
 from gtcore.probes.status import RegionStatus, StatusReport, table_status
 from ui import session
+from ui.api_url_view import api_url_block
 from ui.charts import region_bars
 from ui.layout import region_columns
 from ui.messages import show_error
@@ -85,6 +86,7 @@ def region_card(r: RegionStatus, missing: bool) -> None:
     st.markdown(f"**{items if items is not None else '?'}{more}** items · table "
                 f"{r.table_status}")
     st.markdown(_api_line(r))
+    api_url_block(r.api.url if r.api is not None else None)
     if r.throttled:
         st.markdown(f"Function `{r.function_name}` reserved concurrency **0**")
     if r.replicas:
