@@ -191,3 +191,41 @@ def test_throttle_fails_the_player_over_with_no_bookmark_lost(printed, pages, br
         time.sleep(0.1)
     assert _acked(page, "us-west-2") >= 4
     page.close()
+
+
+def test_the_emulators_own_workshop_page_fails_over_with_no_bookmark_lost(printed, browser):
+    page = _open(browser, f"{printed['emu'].endpoint}/_workshop/")
+    rows = page.locator("#apis tbody tr")
+    page.wait_for_function("() => document.querySelectorAll('#title option').length === 12")
+    assert [rows.nth(i).get_attribute("data-region") for i in range(rows.count())] == list(REGIONS)
+    assert [rows.nth(i).locator("code").inner_text() for i in range(2)] == [printed["browser"][r] for r in REGIONS]
+
+    rows.nth(0).locator("button[data-route$='/1']").last.click()
+    page.wait_for_function("() => document.querySelector('#apis tr[data-region=\"us-west-2\"] .value')"
+                           ".textContent !== '-'")
+    plus = int(rows.nth(0).locator(".value").inner_text())
+    deadline = time.monotonic() + 10
+    while rows.nth(1).locator(".value").inner_text() != str(plus):
+        assert time.monotonic() < deadline, "the +1 never showed in eu-west-1"
+        rows.nth(1).locator("button[data-route^='get/']").click()
+        time.sleep(0.2)
+
+    page.select_option("#title", "03")
+    page.click("#play")
+    page.wait_for_function("() => document.getElementById('log').textContent.includes('written to us-west-2')")
+    _reserved_concurrency(printed, "us-west-2", 0)
+    try:
+        page.wait_for_function("() => document.getElementById('log').textContent.includes('written to eu-west-1')",
+                               timeout=15_000)
+        page.click("#pause")
+        time.sleep(1.0)  # a write in flight lands
+    finally:
+        _reserved_concurrency(printed, "us-west-2", None)
+    log = page.locator("#log").inner_text()
+    assert "failing over to eu-west-1" in log and "cannot write to us-west-2: failed" in log
+    last = log.split("bookmark ", 1)[1].split(" ", 1)[0]  # newest line first
+    deadline = time.monotonic() + 10
+    while (_bookmark(printed, "eu-west-1"), _bookmark(printed, "us-west-2")) != (last, last):
+        assert time.monotonic() < deadline, "the last bookmark written is not in both regions"
+        time.sleep(0.1)
+    page.close()

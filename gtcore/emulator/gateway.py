@@ -2,7 +2,7 @@
 
 It routes `/_emulator/...` to the control API, `/_api/{region}/...` and API Gateway-shaped host
 names (`{api-id}.execute-api.{region}.amazonaws.com.localhost`) to the regional API,
-`/_media/...` to the catalog's media, and
+`/_media/...` to the catalog's media, `/_workshop/` to the project's page for them, and
 for AWS requests it reads the region from the signature, refuses unknown regions (400, in the
 client's protocol) and isolated ones (503, fast), serialises DynamoDB requests per region (moto
 has no locking), hands every successful item write to the replication engine, answers the
@@ -32,8 +32,10 @@ from gtcore.emulator.protocol import (
 )
 from gtcore.emulator.replicas import ApiError
 from gtcore.emulator.store import capture
+from gtcore.emulator.workshop_page import make_workshop_app
 from gtcore.regional_urls import parse_api_host
 from gtcore.regions import is_known_region
+from gtcore.target import FUNCTION_NAME
 
 if TYPE_CHECKING:
     from gtcore.emulator import Emulator
@@ -87,6 +89,7 @@ class Gateway:
         self._regional_api = regional_api
         self._control_api = control_api
         self._media = make_media_app()
+        self._workshop = make_workshop_app(self._api_regions)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         hosted = parse_api_host(environ.get("HTTP_HOST", ""))
@@ -95,6 +98,8 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_media/"):
             return self._media(environ, start_response)
+        if path.startswith("/_workshop/"):
+            return self._workshop(environ, start_response)
         if path.startswith("/_emulator/") or path == "/_emulator":
             return self._control_api(environ, start_response)
         if path.startswith("/_api/"):
@@ -128,6 +133,15 @@ class Gateway:
         )
 
     # -- regional API --------------------------------------------------------------------
+    def _api_regions(self) -> list[str]:
+        """Regions with the workshop's function, in the order setup made them (home first)."""
+        made: dict[str, str] = {}
+        for region, backend in list(lambda_backends[self._emu.store.account_id].items()):
+            for fn in list(backend.list_functions()):
+                if fn.function_name == FUNCTION_NAME:
+                    made[region] = str(fn.last_modified)
+        return sorted(made, key=lambda r: (made[r], r))
+
     def _regional_by_host(self, environ: dict[str, Any], start_response: Callable[..., Any], api_id: str,
                           region: str) -> Iterable[bytes]:
         try:
