@@ -97,3 +97,18 @@ def test_format_api_urls_shows_both_forms_for_the_emulator_only():
     assert lines[2].split()[-1] == f"{EP}/_api/eu-west-1/api/"
     aws = format_api_urls({"us-west-2": "https://abc.execute-api.us-west-2.amazonaws.com/api/"})
     assert aws == ["Regional API:", "  us-west-2  https://abc.execute-api.us-west-2.amazonaws.com/api/"]
+
+
+def test_recorded_urls_end_in_a_slash_even_from_an_older_file(tmp_path, monkeypatch):
+    import json
+
+    from gtcore import apis
+
+    monkeypatch.setenv("GTCORE_HOME", str(tmp_path))
+    apis.record_api_url("t", "us-west-2", "https://abc.execute-api.us-west-2.amazonaws.com/api")
+    assert apis.recorded_api_url("t", "us-west-2") == "https://abc.execute-api.us-west-2.amazonaws.com/api/"
+    stored = json.loads(apis.registry_path().read_text())["apis"]["t"]["us-west-2"]["url"]
+    assert stored.endswith("/api/")
+    apis.registry_path().write_text(json.dumps(
+        {"version": 1, "apis": {"t": {"eu-west-1": {"url": "https://d.execute-api.eu-west-1.amazonaws.com/api"}}}}))
+    assert apis.recorded_api_urls("t") == {"eu-west-1": "https://d.execute-api.eu-west-1.amazonaws.com/api/"}
