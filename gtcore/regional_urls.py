@@ -28,7 +28,6 @@ from gtcore.errors import ConfigError
 __all__ = [
     "LOCAL_SUFFIX",
     "STAGE",
-    "URL_FORMS_NOTE",
     "api_id",
     "api_url_from_rest_api",
     "browser_url",
@@ -51,6 +50,8 @@ _PATH_REGION_RE = re.compile(rf"/_api/({_REGION})(?:/|$)")
 _HOST_RE = re.compile(rf"^([a-z0-9]{{10}})\.execute-api\.({_REGION})\.amazonaws\.com(?:\.localhost)?$")
 _ANY_API_HOST_RE = re.compile(rf"\.execute-api\.({_REGION})\.amazonaws\.com(?:\.localhost)?$")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_URL_FORMS_NOTE = ("the .localhost URL is for web pages (browsers resolve *.localhost to this machine); "
+                   "the /_api/ URL is for tools that cannot resolve *.localhost")
 
 
 def api_id(region: str, function: str | None = None) -> str:
@@ -164,13 +165,9 @@ def loopback_target(url: str) -> tuple[str, str | None]:
     return parts._replace(netloc=netloc).geturl(), parts.netloc
 
 
-URL_FORMS_NOTE = ("the .localhost URL is for web pages (browsers resolve *.localhost to this machine); "
-                  "the /_api/ URL is for tools that cannot resolve *.localhost")
-
-
 def format_api_urls(urls: dict[str, str | None]) -> list[str]:
     """Lines that show each region's API URL, both forms for the emulator's (host form first)."""
-    lines = [f"Regional API ({URL_FORMS_NOTE}):"] if any(browser_url(u) for u in urls.values()) else ["Regional API:"]
+    lines = [f"Regional API ({_URL_FORMS_NOTE}):"] if any(browser_url(u) for u in urls.values()) else ["Regional API:"]
     width = max((len(region) for region in urls), default=0)
     for region, url in urls.items():
         if not url:
