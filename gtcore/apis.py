@@ -2,12 +2,13 @@
 
 ``setup up --deploy-api`` records the URL `chalice deploy` printed; without it, ``setup up``
 discovers existing APIs (API Gateway ``get_rest_apis``) and records those. The dashboard and
-gtcore read them back with :func:`recorded_api_url` (the emulator needs no registry: its API is
-always at ``{endpoint}/_api/{region}/api``).
+gtcore read them back with :func:`recorded_api_url` (the emulator needs no registry: its URLs
+are built by :mod:`gtcore.regional_urls`, which also checks every URL recorded here). Recorded
+and returned URLs end in ``/``, as clients append routes to them.
 
 The file is ``$GTCORE_HOME/apis.json`` (default ``~/.gtcore/apis.json``)::
 
-    {"version": 1, "apis": {"global-serverless": {"us-west-2": {"url": "https://...",
+    {"version": 1, "apis": {"global-serverless": {"us-west-2": {"url": "https://.../api/",
                                                               "recorded_at": "2025-..."}}}}
 
 A corrupt file is never overwritten in place: reading it raises :class:`ConfigError` naming the
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gtcore.errors import ConfigError, wrap
-from gtcore.regional_client import check_api_url
+from gtcore.regional_urls import api_url_from_rest_api, check_api_url
 
 __all__ = [
     "discover_api_urls",
@@ -185,18 +186,14 @@ def recorded_api_urls(table: str) -> dict[str, str]:
     for region, entry in (data["apis"].get(table) or {}).items():
         url = entry.get("url") if isinstance(entry, dict) else entry
         if isinstance(url, str) and url:
-            out[region] = url
+            out[region] = check_api_url(url, region)  # files written before URLs ended in '/'
+
     return out
 
 
 def recorded_api_url(table: str, region: str) -> str | None:
     """The recorded URL of ``table``'s API in ``region``, or None."""
     return recorded_api_urls(table).get(region)
-
-
-def api_url_from_rest_api(rest_api_id: str, region: str, stage: str = "api") -> str:
-    """The invoke URL of a REST API stage, as `chalice deploy` prints it."""
-    return f"https://{rest_api_id}.execute-api.{region}.amazonaws.com/{stage}/"
 
 
 def discover_api_urls(conn: Any, app_name: str | None = None) -> dict[str, str | None]:

@@ -1,11 +1,11 @@
 """HTTP client for the workshop's regional API (one per region), stdlib only.
 
 The regional API is the Chalice app in ``setup/api`` (deployed per region behind API Gateway, or
-served by the local emulator at ``{endpoint}/_api/{region}/api``). Every answer is JSON; the
+served by the local emulator; see :mod:`gtcore.regional_urls` for the URL forms). Every answer is JSON; the
 project's version of the app adds ``Region`` (who served it) and keeps the workshop's ``Latency``
 (milliseconds spent in DynamoDB)::
 
-    api = RegionalApi("http://127.0.0.1:5000/_api/eu-west-1/api")
+    api = RegionalApi("http://127.0.0.1:5000/_api/eu-west-1/api/")
     reply = api.get("user100", "AshlandValley", consistent=True)
     reply.body["Item"], reply.region, reply.db_latency_ms, reply.rtt_ms
 
@@ -18,21 +18,18 @@ to connect comes back as ``status=0`` with ``body={"message": <why>}``.
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
 
 from gtcore.errors import ConfigError, RegionUnavailableError
+from gtcore.regional_urls import check_api_url, loopback_target, region_from_url, route_url
 
-__all__ = ["ApiReply", "RegionalApi", "check_api_url", "region_from_url"]
+__all__ = ["ApiReply", "RegionalApi"]
 
 _MAX_BODY = 8 * 1024 * 1024
-_EMULATOR_URL_RE = re.compile(r"/_api/([a-z]{2}(?:-[a-z]+)+-\d+)(?:/|$)")
-_AWS_URL_RE = re.compile(r"\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com")
 
 
 @dataclass(frozen=True)
@@ -61,29 +58,6 @@ class ApiReply:
         return _message_of(self.body)
 
 
-def region_from_url(url: str) -> str | None:
-    """The AWS region named in a regional API URL (emulator or execute-api), else None."""
-    for pattern in (_EMULATOR_URL_RE, _AWS_URL_RE):
-        match = pattern.search(url)
-        if match:
-            return match.group(1)
-    return None
-
-
-def check_api_url(url: str, region: str | None = None) -> str:
-    """``url`` when it is an http(s) URL with a host (what a regional API's URL must be), else
-    ConfigError (naming ``region``, when given)."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"not an http(s) URL for the regional API: {url!r}",
-            hint="use the URL `chalice deploy` printed, e.g. "
-            "https://abc123.execute-api.us-west-2.amazonaws.com/api/",
-            region=region,
-        )
-    return url
-
-
 class RegionalApi:
     """Client for one region's API; thread-safe (no shared mutable state)."""
 
@@ -95,10 +69,10 @@ class RegionalApi:
         raise_for_status: bool = True,
         region: str | None = None,
     ) -> None:
-        check_api_url(base_url, region)
+        base_url = check_api_url(base_url, region)
         if timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {timeout}")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url
         self.timeout = float(timeout)
         self.raise_for_status = raise_for_status
         self.region = region or region_from_url(base_url)
@@ -152,16 +126,13 @@ class RegionalApi:
 
     def url_for(self, parts: tuple[str, ...], *, consistent: bool = False) -> str:
         """The full URL of a route; each path part is percent-quoted (``/`` included)."""
-        path = "/".join(quote(part, safe="") for part in parts)
-        url = f"{self.base_url}/{path}"
-        if consistent:
-            url += "?" + urlencode({"consistent": "true"})
-        return url
+        return route_url(self.base_url, parts, {"consistent": "true"} if consistent else None)
 
     def request(self, parts: tuple[str, ...], *, consistent: bool = False) -> ApiReply:
         """GET a route given as unquoted path parts; see the module docstring for errors."""
-        url = self.url_for(parts, consistent=consistent)
-        req = urllib.request.Request(url, method="GET", headers={"Accept": "application/json"})
+        url, host = loopback_target(self.url_for(parts, consistent=consistent))
+        headers = {"Accept": "application/json", **({"Host": host} if host else {})}
+        req = urllib.request.Request(url, method="GET", headers=headers)
         start = time.perf_counter()
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310

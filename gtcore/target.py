@@ -23,6 +23,7 @@ import boto3
 import botocore.config
 
 from gtcore.errors import ConfigError, ReadOnlyError, wrap
+from gtcore.regional_urls import emulator_api_url
 
 __all__ = [
     "DEFAULT_REGIONS",
@@ -395,9 +396,8 @@ class Connection:
         """Base URL of the regional API in ``region`` (None when not known)."""
         if self.target.is_local:
             # The emulator serves one API per function; the workshop's own has the short URL.
-            if self.target.function_name == FUNCTION_NAME:
-                return f"{self.target.endpoint}/_api/{region}/api"
-            return f"{self.target.endpoint}/_api/{region}/{self.target.function_name}/api"
+            function = None if self.target.function_name == FUNCTION_NAME else self.target.function_name
+            return emulator_api_url(self.target.endpoint, region, function)
         from gtcore import apis  # owned by the setup engineer; imported lazily
 
         return apis.recorded_api_url(self.target.table, region)

@@ -14,6 +14,7 @@ import sys
 from typing import TextIO
 
 from gtcore.errors import GtError
+from gtcore.regional_urls import format_api_urls
 from gtcore.target import Connection, Target
 from gtcore.workshop import SetupProgress, SetupReport, setup_workshop, teardown_workshop
 
@@ -107,9 +108,7 @@ def _print_report(report: SetupReport, args: argparse.Namespace, out: TextIO) ->
             print(f"  !! {step.action} [{step.region}]: {step.detail}", file=out)
     urls = {r: u for r, u in report.api_urls.items() if u}
     if urls and report.operation == "up":
-        print("Regional API:", file=out)
-        for region, url in urls.items():
-            print(f"  {region}: {url}", file=out)
+        print("\n".join(format_api_urls(urls)), file=out)
     print(report.summary(), file=out)
     if not report.changed and report.ok:
         print("Nothing was changed.", file=out)

@@ -109,8 +109,8 @@ def test_each_tables_regional_api_is_its_own_function(make_emulator) -> None:
     for conn in conns.values():
         setup_workshop(conn)
     urls = {t: c.api_base_url("eu-west-1") for t, c in conns.items()}
-    assert urls["global-serverless"].endswith("/_api/eu-west-1/api")
-    assert urls["second-table"].endswith("/_api/eu-west-1/second-table-dev/api")
+    assert urls["global-serverless"].endswith("/_api/eu-west-1/api/")
+    assert urls["second-table"].endswith("/_api/eu-west-1/second-table-dev/api/")
     throttle_region(conns["second-table"], "eu-west-1")
     try:
         assert RegionalApi(urls["second-table"], raise_for_status=False).ping().status == 500

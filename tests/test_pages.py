@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gtcore.actions.throttle import restore_region, throttle_region, throttle_state
+from gtcore.regional_urls import host_form_url
 from gtcore.target import Connection, Target
 from gtcore.workshop import teardown_workshop
 from ui import session
@@ -422,3 +423,12 @@ def test_sidebar_changes_the_emulators_lag_model(choice: Choice, emulator) -> No
         assert "Now: fixed:300" in texts(at)
     finally:
         emulator.set_lag(before)
+
+
+def test_home_shows_each_regions_api_url_to_copy_and_where_to_paste_it(choice: Choice, emulator) -> None:
+    at = open_app(choice)
+    codes = [c.value for c in at.code]
+    for region in choice.regions:
+        assert host_form_url(emulator.endpoint, region) in codes
+        assert f"{emulator.endpoint}/_api/{region}/api/" in codes
+    assert "For the workshop's web pages" in texts(at) and "cannot resolve *.localhost" in texts(at)

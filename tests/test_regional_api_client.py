@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gtcore.errors import ConfigError, RegionUnavailableError
-from gtcore.regional_client import ApiReply, RegionalApi, region_from_url
+from gtcore.regional_client import ApiReply, RegionalApi
+from gtcore.regional_urls import region_from_url
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -267,7 +267,7 @@ def test_identity_and_api_base_url(moto_endpoint):
     assert set(ident) == {"Account", "Arn"}
     assert ident["Account"].isdigit()
     assert "testing" not in json.dumps(ident)
-    assert conn.api_base_url("eu-west-1") == f"{moto_endpoint}/_api/eu-west-1/api"
+    assert conn.api_base_url("eu-west-1") == f"{moto_endpoint}/_api/eu-west-1/api/"
 
 
 def test_local_target_ignores_endpoint_env(monkeypatch, moto_endpoint):

@@ -9,6 +9,7 @@ import streamlit as st
 from gtcore.errors import GtError
 from gtcore.probes.status import LEGACY_NOTE, RegionStatus, StatusReport, table_status
 from ui import session
+from ui.api_url_view import api_url_block
 from ui.charts import region_bars
 from ui.layout import region_columns
 from ui.messages import show_error
@@ -87,6 +88,7 @@ def region_card(r: RegionStatus, missing: bool) -> None:
     st.markdown(_api_line(r))
     if r.legacy:
         st.markdown(LEGACY_NOTE[0].upper() + LEGACY_NOTE[1:])
+    api_url_block(r.api.url if r.api is not None else None)
     if r.throttled:
         st.markdown(f"Function `{r.function_name}` reserved concurrency **0**")
     if r.replicas:

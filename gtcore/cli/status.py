@@ -7,6 +7,7 @@ from typing import Any
 
 from gtcore.cli import emit_json, format_table
 from gtcore.probes.status import LEGACY_NOTE, RegionStatus, table_status
+from gtcore.regional_urls import format_api_urls
 from gtcore.target import Connection
 
 
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
             problems.append(f"  {r.region} ({part}): {msg}")
         if r.api is not None and not r.api.ok and "api" not in r.errors and r.api.error:
             problems.append(f"  {r.region} (api): {r.api.error}")
+    urls = {r.region: r.api.url for r in report.regions if r.api is not None and r.api.url}
+    if urls:
+        print("\n".join(format_api_urls(urls)))
     missing = report.missing_replicas()
     if missing:
         problems.append(

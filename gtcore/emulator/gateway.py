@@ -1,6 +1,8 @@
 """The emulator's front door: one WSGI app in front of moto for every region and service.
 
-It routes `/_emulator/...` to the control API and `/_api/{region}/...` to the regional API, and
+It routes `/_emulator/...` to the control API, `/_api/{region}/...` and API Gateway-shaped host
+names (`{api-id}.execute-api.{region}.amazonaws.com.localhost`) to the regional API,
+`/_media/...` to the catalog's media, `/_workshop/` to the project's page for them, and
 for AWS requests it reads the region from the signature, refuses unknown regions (400, in the
 client's protocol) and isolated ones (503, fast), serialises DynamoDB requests per region (moto
 has no locking), hands every successful item write to the replication engine, answers the
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda.models import lambda_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from gtcore.emulator.api_hosts import mount_host_api
+from gtcore.emulator.media import make_media_app
 from gtcore.emulator.protocol import (
     Headers,
     crash_reply,
@@ -30,7 +34,10 @@ from gtcore.emulator.protocol import (
 )
 from gtcore.emulator.replicas import ApiError
 from gtcore.emulator.store import capture
+from gtcore.emulator.workshop_page import make_workshop_app
+from gtcore.regional_urls import parse_api_host
 from gtcore.regions import is_known_region
+from gtcore.target import FUNCTION_NAME
 
 if TYPE_CHECKING:
     from gtcore.emulator import Emulator
@@ -96,9 +103,18 @@ class Gateway:
         self._moto = _guarded(DomainDispatcherApplication(create_backend_app))
         self._regional_api = regional_api
         self._control_api = control_api
+        self._media = make_media_app()
+        self._workshop = make_workshop_app(self._api_regions)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        hosted = parse_api_host(environ.get("HTTP_HOST", ""))
+        if hosted is not None:
+            return self._regional_by_host(environ, start_response, *hosted)
         path = environ.get("PATH_INFO", "")
+        if path.startswith("/_media/"):
+            return self._media(environ, start_response)
+        if path.startswith("/_workshop/"):
+            return self._workshop(environ, start_response)
         if path.startswith("/_emulator/") or path == "/_emulator":
             return self._control_api(environ, start_response)
         if path.startswith("/_api/"):
@@ -138,6 +154,27 @@ class Gateway:
         )
 
     # -- regional API --------------------------------------------------------------------
+    def _api_regions(self) -> list[str]:
+        """Regions with the workshop's function, in the order setup made them (home first)."""
+        made: dict[str, str] = {}
+        for region, backend in list(lambda_backends[self._emu.store.account_id].items()):
+            for fn in list(backend.list_functions()):
+                if fn.function_name == FUNCTION_NAME:
+                    made[region] = str(fn.last_modified)
+        return sorted(made, key=lambda r: (made[r], r))
+
+    def _regional_by_host(self, environ: dict[str, Any], start_response: Callable[..., Any], api_id: str,
+                          region: str) -> Iterable[bytes]:
+        try:
+            names = [fn.function_name for fn in lambda_backends[self._emu.store.account_id][region].list_functions()]
+        except KeyError:
+            names = []
+        if not mount_host_api(environ, api_id, region, names):
+            return _respond(start_response, error_response(
+                environ, None, 404, "NotFound", f"No regional API {api_id} in {region}: use the URL "
+                "`python -m setup up` or `python -m gtcore status` printed"))
+        return self._regional(environ, start_response, environ["PATH_INFO"])
+
     def _regional(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
         _, _, rest = path.partition("/_api/")
         region, _, remainder = rest.partition("/")

@@ -11,13 +11,17 @@ app with ``PATH_INFO`` set to the rest of the path (``/api/scan``) and
   404 with a JSON message saying the API is not deployed there;
 * reserved concurrency 0 (the console's "Throttle"): HTTP 500 ``{"message": "Internal server
   error"}``, as API Gateway answers when Lambda throttles; reserved concurrency N: at most N
-  requests run at once in that region, the others get the same 500;
+  requests run at once in that region, the others get the same 500. Like API Gateway's default
+  5XX gateway response it carries no CORS headers (an API has them only if it configures them),
+  so a browser page sees a failed fetch, as it would on AWS;
 * otherwise runs the real Chalice app (``setup/api/chalicelib/routes.py``) through Chalice's
   ``LocalGateway``, one app instance per concurrent request ("execution environment"), bound to
   the region and to the table in the function's ``TABLE_NAME``, talking to DynamoDB over HTTP
   at the emulator's endpoint exactly as the Lambda function would.
 
 Path parameters are URL-decoded as API Gateway does (``%2F`` stays inside one parameter).
+Every answer is ``application/json`` unless the function says otherwise (API Gateway's default
+for a proxy integration) and carries ``x-amzn-RequestId`` and ``x-amz-apigw-id``.
 Unknown paths answer 404 with the list of routes (API Gateway would say 403 "Missing
 Authentication Token", which helps nobody).
 """
@@ -193,8 +197,7 @@ class RegionalApiApp:
         table = (fn.environment_vars or {}).get("TABLE_NAME") or APP_NAME
         env = self._acquire(region, fn, table)
         if env is None:
-            return _json(start_response, 500, {"message": "Internal server error"}, request_id,
-                         {"x-amzn-ErrorType": "InternalServerErrorException"})
+            return _gateway_5xx(start_response, 500, request_id)
         keep: _Environment | None = None
         try:
             reply = env.gateway.handle_request(
@@ -214,7 +217,7 @@ class RegionalApiApp:
                 "Region": region,
             }, request_id)
         except Exception:  # the function crashed: API Gateway answers 502 for a proxy integration
-            return _json(start_response, 502, {"message": "Internal server error"}, request_id)
+            return _gateway_5xx(start_response, 502, request_id)
         finally:
             self._release(region, fn.function_name, table, keep)
         return _from_proxy(start_response, reply, request_id)
@@ -282,12 +285,24 @@ def _status(code: int) -> str:
     return f"{code} {_REASONS.get(code, 'Unknown')}"
 
 
-def _json(start_response: Callable[..., Any], status: int, body: dict[str, Any], request_id: str,
-          extra: dict[str, str] | None = None) -> list[bytes]:
+def _apigw_id() -> str:
+    """API Gateway's per-request ``x-amz-apigw-id`` (16 characters)."""
+    return base64.b64encode(uuid.uuid4().bytes[:12]).decode("ascii").replace("/", "_").replace("+", "-")
+
+
+def _json(start_response: Callable[..., Any], status: int, body: dict[str, Any], request_id: str) -> list[bytes]:
+    """The emulator's own 404s: JSON with CORS, so a page can show what is wrong with its URL."""
     data = json.dumps(body).encode("utf-8")
     headers = {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*",
-               "x-amzn-RequestId": request_id, **(extra or {})}
+               "x-amzn-RequestId": request_id, "x-amz-apigw-id": _apigw_id()}
     return _raw(start_response, status, headers, data)
+
+
+def _gateway_5xx(start_response: Callable[..., Any], status: int, request_id: str) -> list[bytes]:
+    """API Gateway's default 5XX gateway response: its headers, and no CORS headers."""
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id,
+               "x-amzn-ErrorType": "InternalServerErrorException", "x-amz-apigw-id": _apigw_id()}
+    return _raw(start_response, status, headers, b'{"message": "Internal server error"}')
 
 
 def _raw(start_response: Callable[..., Any], status: int, headers: dict[str, str],
@@ -309,5 +324,8 @@ def _from_proxy(start_response: Callable[..., Any], reply: dict[str, Any],
     headers = {k: str(v) for k, v in (reply.get("headers") or {}).items()}
     for k, values in (reply.get("multiValueHeaders") or {}).items():
         headers[k] = ", ".join(str(v) for v in values)
+    if not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/json"
     headers.setdefault("x-amzn-RequestId", request_id)
+    headers.setdefault("x-amz-apigw-id", _apigw_id())
     return _raw(start_response, status, headers, data)

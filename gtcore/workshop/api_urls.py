@@ -9,6 +9,7 @@ from typing import Any
 from gtcore import apis
 from gtcore.errors import GtError
 from gtcore.regional_client import RegionalApi
+from gtcore.regional_urls import check_api_url
 from gtcore.workshop.report import ProgressFn, SetupReport, _Run
 
 DeployFn = Callable[[str, str], str]  # (table, region) -> API URL
@@ -55,6 +56,7 @@ def _ensure_api_urls(run: _Run, deploy: DeployFn | None, discover: bool) -> None
             run.record("regional API", region, "skipped",
                        "none found; deploy it with `python -m setup up --deploy-api`", started)
             continue
+        url = check_api_url(url, region)
         if apis.recorded_api_url(table, region) == url:
             run.record("regional API URL", region, "exists", url, started)
         else:
@@ -69,7 +71,7 @@ def _check_apis(run: _Run) -> None:
         run.report.api_urls[region] = url
         if not url:
             continue
-        run.tell("api", f"calling {url}/health", region)
+        run.tell("api", f"calling {url}health", region)
         api = RegionalApi(url, timeout=10.0, raise_for_status=False, region=region)
         reply = api.health()
         if reply.ok and reply.region == region:

@@ -7,6 +7,7 @@ from typing import Any
 
 from gtcore.errors import ReadOnlyError
 from gtcore.workshop.api_urls import DeployFn, _check_apis, _ensure_api_urls
+from gtcore.workshop.catalog_media import localize
 from gtcore.workshop.functions import _ensure_functions
 from gtcore.workshop.report import ProgressFn, SetupReport, _Run
 from gtcore.workshop.sample_data import sample_items
@@ -39,6 +40,8 @@ def setup_workshop(
             action="set up the workshop",
         )
     items = sample_items(sample_path) if load_data else []
+    if target.is_local:  # the emulator serves the catalog's media: no internet needed
+        items = localize(items, target.endpoint)
     n = len(target.regions)
     total = 1 + (n - 1) + 1 + (2 if load_data else 0) + 2 * n + 1
     run = _Run(conn, "up", progress, total)
