@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gtcore.cli import check_out_file, emit_json, export_run, format_table, run_with_progress
+from gtcore.cli import emit_json, export_run, format_table, run_with_progress
+from gtcore.cli.arguments import number, output_file
 from gtcore.errors import ConfigError
 from gtcore.experiments.conflict import CONFLICT_PK, ConflictConfig, ConflictLab, ConflictProgress
 from gtcore.target import Connection
@@ -21,7 +22,8 @@ def add_parser(subparsers: Any) -> None:
         help="conflict lab: concurrent writes to one item in every region; winner, lost "
         "writes, last-writer-wins",
     )
-    p.add_argument("--trials", type=int, default=10, metavar="M", help="trials (default 10)")
+    p.add_argument("--trials", type=number(1, 10_000, integer=True), default=10, metavar="M",
+                   help="trials (default 10)")
     p.add_argument("--mode", choices=("set", "increment"), default="set",
                    help="set: Bookmark = <distinct value per region>; increment: "
                    "Bookmark = Bookmark + 1 (default set)")
@@ -30,15 +32,16 @@ def add_parser(subparsers: Any) -> None:
                    "(e.g. 1,-1 for the workshop's demo; default 1 everywhere)")
     p.add_argument("--path", choices=("dynamodb", "api"), default="dynamodb",
                    help="write with DynamoDB UpdateItem (exact) or through the regional API")
-    p.add_argument("--stagger-ms", type=float, default=0.0, metavar="MS",
+    p.add_argument("--stagger-ms", type=number(0, 10_000), default=0.0, metavar="MS",
                    help="start region i i*MS after the others (makes the order known)")
     p.add_argument("--pk", default=CONFLICT_PK,
                    help=f"item partition key (default {CONFLICT_PK}, a dedicated item)")
     p.add_argument("--sk", help="item sort key (default: one per run)")
-    p.add_argument("--timeout", type=float, default=15.0, metavar="S",
+    p.add_argument("--timeout", type=number(0, 3600, above=True), default=15.0, metavar="S",
                    help="seconds to wait for the replicas to agree after each trial")
-    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="write the trials to FILE")
-    p.add_argument("--history", metavar="FILE.json", help="write the raw history to FILE")
+    p.add_argument("--out", type=output_file(".csv", ".json"), metavar="FILE.csv|FILE.json",
+                   help="write the trials to FILE")
+    p.add_argument("--history", type=output_file(), metavar="FILE.json", help="write the raw history to FILE")
 
 
 def _describe(p: ConflictProgress) -> str:
@@ -46,7 +49,6 @@ def _describe(p: ConflictProgress) -> str:
 
 
 def run(args: argparse.Namespace, conn: Connection) -> int:
-    check_out_file(args.out)
     try:
         amounts = tuple(int(a) for a in args.amounts.split(",")) if args.amounts else ()
     except ValueError:
