@@ -170,6 +170,20 @@ def test_a_third_throttle_never_records_zero_as_the_previous_value(target):
     _assert_restorable(target)
 
 
+def test_a_mark_of_0_left_by_an_older_version_is_removed(emulator, unique_table):
+    """Older versions recorded "0" for a function someone else had throttled; restoring it must
+    leave 0 and remove the mark, not mistake the 0 for a throttle landing meanwhile."""
+    target = Target(regions=(REGION, "eu-west-1"), table=unique_table, endpoint=emulator.endpoint)
+    conn = Connection(target)
+    _deploy(conn, REGION, target.function_name, concurrency=0)
+    lam = conn.client("lambda", REGION)
+    arn = lam.get_function(FunctionName=target.function_name)["Configuration"]["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={TAG: "0"})
+    change = restore_region(conn, REGION)
+    assert change.note == "restored reserved concurrency 0"
+    assert _state(target) == (0, None)
+
+
 _HAMMER = """
 import random, sys
 from gtcore.actions.throttle import restore_region, throttle_region

@@ -237,12 +237,16 @@ def _keep_mark(conn: Connection, region: str, arn: str, mark: str) -> bool:
     return True
 
 
+def _untag(conn: Connection, region: str, arn: str) -> None:
+    with wrap(f"remove the mark from function {conn.target.function_name}", region):
+        conn.client("lambda", region).untag_resource(Resource=arn, TagKeys=[TAG])
+
+
 def _drop_mark(conn: Connection, region: str, arn: str, mark: str) -> bool:
     """Remove the mark, then put it back if a throttle has set 0 meanwhile (rule 2).
 
     True when the mark is gone for good, False when a throttle needs it and it stays."""
-    with wrap(f"remove the mark from function {conn.target.function_name}", region):
-        conn.client("lambda", region).untag_resource(Resource=arn, TagKeys=[TAG])
+    _untag(conn, region, arn)
     return not _keep_mark(conn, region, arn, mark)
 
 
@@ -314,7 +318,9 @@ def restore_region(conn: Connection, region: str) -> ThrottleChange:
             f"concurrency was changed since gtcore throttled it ({_label(before.reserved)}); "
             "left as is, stale mark removed"
         )
-    if not _drop_mark(conn, region, arn, str(before.previous)):
+    if previous == 0:  # an older gtcore recorded someone else's throttle: no throttle needs it
+        _untag(conn, region, arn)
+    elif not _drop_mark(conn, region, arn, str(before.previous)):
         note += f"; a throttle landed meanwhile, so it stays throttled (will restore {_label(previous)})"
     after = _read(conn, region)[0]
     return ThrottleChange(region, name, before, after, changed, note)
