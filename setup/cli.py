@@ -76,8 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                        "(or AWS_ENDPOINT_URL)")
     where.add_argument("--profile", help="AWS profile for real AWS (or AWS_PROFILE)")
     common.add_argument("--config", help="TOML/JSON file with regions, table, endpoint, profile")
-    common.add_argument("--timeout", type=number(0, 86_400, above=True), help="seconds to wait for each table/replica "
-                        "change (default 60 on the emulator, 1800 on AWS)")
+    common.add_argument("--timeout", type=number(0, 86_400, above=True),
+                        help="seconds to wait for each table/replica change (default 60 on the "
+                        "emulator, 1800 on AWS)")
     common.add_argument("--json", action="store_true", help="print the report as JSON")
     common.add_argument("--quiet", action="store_true", help="no progress, just the summary")
 
