@@ -501,19 +501,22 @@ def _numeric_flags() -> list[tuple[str, Any]]:
 @settings(deadline=None, max_examples=300, derandomize=True)
 @given(text=st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
                       st.integers(-10**30, 10**30).map(str), st.sampled_from(_NUMBERS + _VALUES),
-                      st.text(max_size=12)),
+                      st.text(max_size=12),
+                      st.lists(st.sampled_from(_NUMBERS), min_size=1, max_size=3).map(",".join)),
        pick=st.integers(min_value=0))
 def test_every_numeric_flag_takes_only_finite_numbers_in_its_range(text, pick):
     flags = _numeric_flags()
     where, check = flags[pick % len(flags)]
     try:
-        value = check(text)
+        got = check(text)
     except argparse.ArgumentTypeError as err:
         assert "must be" in str(err) and "\n" not in str(err), (where, text, err)
         return
-    assert isinstance(value, int | float) and math.isfinite(value), (where, text, value)
-    assert check.low <= value <= check.high and not (check.above and value == check.low), (where, text)
-    assert not check.integer or isinstance(value, int), (where, text, value)
+    item = getattr(check, "item", check)  # numbers(): a list, each item checked alike
+    for value in got if isinstance(got, tuple) else (got,):
+        assert isinstance(value, int | float) and math.isfinite(value), (where, text, value)
+        assert item.low <= value <= item.high and not (item.above and value == item.low), (where, text)
+        assert not item.integer or isinstance(value, int), (where, text, value)
 
 
 @pytest.mark.parametrize("argv", [

@@ -124,6 +124,8 @@ def test_config_depth_is_checked_after_parsing_too(files):
     ["cloudwatch", "--window", "1e309"],
     ["conflict", "--trials", "0"],
     ["diff", "--settle=-inf"],
+    ["conflict", "--amounts", "1," + "9" * 40],
+    ["conflict", "--amounts", "1,nan"],
 ])
 def test_numeric_flags_out_of_range_are_refused_before_anything_runs(argv):
     flag = argv[1].partition("=")[0]
@@ -175,6 +177,11 @@ def test_every_numeric_flag_of_both_clis_is_range_checked_and_documented():
             if action.default is not None:
                 assert action.type(str(action.default)) == action.default, (cli, path, flag)
     assert checked >= 19  # cloudwatch 2, conflict 3, diff 4, drill 5, probe 4, setup 1
+    amounts = next(a for _, a in _number_actions(_parsers()["gtcore"]) if "--amounts" in a.option_strings)
+    assert amounts.type("1,-1") == (1, -1) and amounts.type.range_text in amounts.help
+    for bad in ("1,1e40", "1,,2", "", "nan", "1,x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            amounts.type(bad)
 
 
 def test_usage_errors_are_one_line():

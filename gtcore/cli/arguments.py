@@ -3,7 +3,8 @@
 * :class:`OneLineParser`: argparse, but a usage error is one line on stderr (exit 2), like every
   other error of these commands.
 * :func:`number`: the ``type=`` of every numeric flag: finite, within a documented range, else a
-  usage error. ``nan``, ``inf``, ``-5`` or ``1e23`` never reach a command.
+  usage error. ``nan``, ``inf``, ``-5`` or ``1e23`` never reach a command. :func:`numbers` is
+  the same for a comma-separated list.
 * :func:`output_file`: the ``type=`` of every flag naming a file to write (``--out``,
   ``--history``), checked before a run starts rather than failing (or writing into a device)
   after it.
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["OneLineParser", "document_ranges", "number", "output_file"]
+__all__ = ["OneLineParser", "document_ranges", "number", "numbers", "output_file"]
 
 _KERNEL_TREES = ("/proc/", "/sys/", "/dev/")
 _NAME_MAX = 255
@@ -76,6 +77,29 @@ def number(low: float, high: float, *, integer: bool = False,
     return _Number(low, high, integer=integer, above=above)
 
 
+class _Numbers:
+    """Comma-separated numbers, each checked by a :class:`_Number`."""
+
+    def __init__(self, item: _Number) -> None:
+        self.item = item
+        self.__name__ = f"list of {item.__name__}s"
+        self.range_text = f"comma-separated, each {item.range_text}"
+
+    def __call__(self, text: str) -> tuple[int | float, ...]:
+        parts = [part.strip() for part in text.split(",")]
+        if not any(parts):
+            raise argparse.ArgumentTypeError(f"must be {self.range_text}, got {text!r}")
+        try:
+            return tuple(self.item(part) for part in parts)
+        except argparse.ArgumentTypeError as err:
+            raise argparse.ArgumentTypeError(f"{err} in {text[:80]!r}") from None
+
+
+def numbers(low: float, high: float, *, integer: bool = False) -> Callable[[str], tuple[int | float, ...]]:
+    """``type=`` for a comma-separated list of numbers (``"1,-1"``), each as :func:`number`."""
+    return _Numbers(_Number(low, high, integer=integer, above=False))
+
+
 def output_file(*suffixes: str) -> Callable[[str], str]:
     """``type=`` for a flag naming a file to write: ends in one of ``suffixes``, sits in an
     existing directory, and is a regular file if it exists (never a device, FIFO or a file of
@@ -116,6 +140,6 @@ def document_ranges(parser: argparse.ArgumentParser) -> None:
         for action in current._actions:
             if isinstance(action, argparse._SubParsersAction):
                 parsers.extend(action.choices.values())
-            if isinstance(action.type, _Number) and id(action) not in seen:
+            if isinstance(action.type, _Number | _Numbers) and id(action) not in seen:
                 seen.add(id(action))
                 action.help = f"{action.help or ''} [{action.type.range_text}]".strip()

@@ -10,8 +10,7 @@ import argparse
 from typing import Any
 
 from gtcore.cli import emit_json, export_run, format_table, run_with_progress
-from gtcore.cli.arguments import number, output_file
-from gtcore.errors import ConfigError
+from gtcore.cli.arguments import number, numbers, output_file
 from gtcore.experiments.conflict import CONFLICT_PK, ConflictConfig, ConflictLab, ConflictProgress
 from gtcore.target import Connection
 
@@ -27,7 +26,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--mode", choices=("set", "increment"), default="set",
                    help="set: Bookmark = <distinct value per region>; increment: "
                    "Bookmark = Bookmark + 1 (default set)")
-    p.add_argument("--amounts", metavar="A1,A2,...",
+    p.add_argument("--amounts", type=numbers(-1_000_000, 1_000_000, integer=True), default=(),
+                   metavar="A1,A2,...",
                    help="increment mode: what each region adds, in --regions order "
                    "(e.g. 1,-1 for the workshop's demo; default 1 everywhere)")
     p.add_argument("--path", choices=("dynamodb", "api"), default="dynamodb",
@@ -41,7 +41,8 @@ def add_parser(subparsers: Any) -> None:
                    help="seconds to wait for the replicas to agree after each trial")
     p.add_argument("--out", type=output_file(".csv", ".json"), metavar="FILE.csv|FILE.json",
                    help="write the trials to FILE")
-    p.add_argument("--history", type=output_file(), metavar="FILE.json", help="write the raw history to FILE")
+    p.add_argument("--history", type=output_file(), metavar="FILE.json",
+                   help="write the raw history to FILE")
 
 
 def _describe(p: ConflictProgress) -> str:
@@ -49,12 +50,8 @@ def _describe(p: ConflictProgress) -> str:
 
 
 def run(args: argparse.Namespace, conn: Connection) -> int:
-    try:
-        amounts = tuple(int(a) for a in args.amounts.split(",")) if args.amounts else ()
-    except ValueError:
-        raise ConfigError(f"--amounts {args.amounts}: use integers like 1,-1") from None
     config = ConflictConfig(
-        trials=args.trials, mode=args.mode, amounts=amounts, path=args.path, stagger_ms=args.stagger_ms,
+        trials=args.trials, mode=args.mode, amounts=args.amounts, path=args.path, stagger_ms=args.stagger_ms,
         pk=args.pk, sk=args.sk, converge_timeout=args.timeout,
     )
     lab = ConflictLab(conn, config)
