@@ -30,11 +30,13 @@ Three rules keep it, whatever the interleaving of the calls:
 Rules 1 and 2 are the two halves of a write-then-read pair: the throttle writes concurrency 0
 then reads the mark, the restore deletes the mark then reads the concurrency. For any throttle
 and restore that overlap, one of the two reads comes after the other's write, so at least one
-of them sees the damage and repairs it with the same value (rule 3). This relies on each call
-seeing the writes that finished before it started (true of the emulator; AWS documents no
-staleness for Lambda's GetFunctionConcurrency and ListTags, and a stale read would only widen
-the window, not change the protocol). A person changing the concurrency by hand while gtcore's
-actions overlap can leave that value in the mark instead.
+of them sees the damage and repairs it with the same value (rule 3). This relies on each read
+seeing the writes that finished before it started: true of the emulator; AWS's documentation
+says nothing either way about GetFunctionConcurrency and ListTags, and if one of them could
+return a stale answer, a race landing within that staleness could still lose the mark. A crash
+between two steps leaves either nothing changed or the mark beside the old value (restorable).
+A person changing the concurrency by hand while gtcore's actions overlap can leave that value
+in the mark instead.
 """
 
 from __future__ import annotations
