@@ -144,10 +144,14 @@ _ACCESS_KEY_RE = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ABIA|ACCA)[A-Z0-9]{12,}\b
 # Secret keys are 40 base64-ish characters; session tokens are much longer.
 _SECRET_RE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40,}(?![A-Za-z0-9/+=])")
 _SIG_RE = re.compile(r"(?i)(signature|credential|x-amz-security-token|token)=([^\s,&;]+)")
+# user:password@ in a URL; up to the last "@" of the word, as a password may hold a raw "/".
+_URL_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"<>]*@")
 
 
 def scrub(text: str) -> str:
-    """Remove anything that looks like an access key, secret key, token or signature."""
+    """Remove anything that looks like an access key, secret key, token, signature or the
+    credentials in a URL (``http://user:password@host``)."""
+    text = _URL_USERINFO_RE.sub(r"\1[redacted]@", text)
     text = _ACCESS_KEY_RE.sub("[redacted-key-id]", text)
     text = _SIG_RE.sub(lambda m: f"{m.group(1)}=[redacted]", text)
     return _SECRET_RE.sub("[redacted]", text)

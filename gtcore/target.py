@@ -8,11 +8,9 @@ client refuses any operation that is not on an allow-list of reads.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from urllib.parse import urlparse
 import boto3
 import botocore.config
 
+from gtcore.config_file import read_settings
 from gtcore.errors import ConfigError, ReadOnlyError, wrap
 from gtcore.regional_urls import emulator_api_url
 
@@ -97,7 +96,9 @@ def _check_endpoint(url: str) -> str:
             f"{url!r} is not an endpoint URL",
             hint="use e.g. http://127.0.0.1:4566 (or leave it unset for real AWS)",
         )
-    return url.rstrip("/")
+    # Credentials in the URL are never used (requests are signed with AWS keys) and never kept,
+    # so no description, error, export or page can show them.
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl().rstrip("/")
 
 
 def _parse_bool(value: Any, what: str) -> bool:
@@ -113,33 +114,7 @@ def _parse_bool(value: Any, what: str) -> bool:
 
 def _load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(
-            f"cannot read config file {p}: {err.strerror or err}",
-            hint="check the --config path",
-        ) from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"config file {p} is not UTF-8 text", hint="save it as UTF-8 TOML or JSON"
-        ) from err
-    data: Any
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        elif p.suffix.lower() == ".toml":
-            data = tomllib.loads(text)
-        else:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError:
-                data = tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(
-            f"config file {p} is not valid TOML or JSON: {err}",
-            hint="see README for the format",
-        ) from err
+    data = read_settings(p)
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a table/object of settings")
     if isinstance(data.get("target"), dict):
@@ -359,6 +334,13 @@ class Connection:
                 with wrap(f"open AWS profile {self.target.profile or '(default)'}"):
                     self._session = boto3.Session(profile_name=self.target.profile)
         return self._session
+
+    def open(self) -> Connection:
+        """Open the boto3 session now (no request is sent): an unknown profile is a
+        :class:`CredentialsError` here, before a command starts, not one error per region."""
+        with self._lock:
+            self._get_session()
+        return self
 
     def client(self, service: str, region: str) -> Any:
         """The cached boto3 client for ``service`` in ``region`` (built on first use)."""

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import TextIO
 
+from gtcore.cli.arguments import OneLineParser, document_ranges, number
 from gtcore.errors import GtError
 from gtcore.regional_urls import format_api_urls
 from gtcore.target import Connection, Target
@@ -76,12 +77,13 @@ def _parser() -> argparse.ArgumentParser:
                        "(or AWS_ENDPOINT_URL)")
     where.add_argument("--profile", help="AWS profile for real AWS (or AWS_PROFILE)")
     common.add_argument("--config", help="TOML/JSON file with regions, table, endpoint, profile")
-    common.add_argument("--timeout", type=float, help="seconds to wait for each table/replica "
-                        "change (default 60 on the emulator, 1800 on AWS)")
+    common.add_argument("--timeout", type=number(0, 86_400, above=True),
+                        help="seconds to wait for each table/replica change (default 60 on the "
+                        "emulator, 1800 on AWS)")
     common.add_argument("--json", action="store_true", help="print the report as JSON")
     common.add_argument("--quiet", action="store_true", help="no progress, just the summary")
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m setup",
         description="Create or remove the workshop's global table, replicas, sample data and "
         "regional API (against the local emulator with --endpoint, else real AWS).",
@@ -96,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="remove what `up` made, replicas first, nothing else")
     down.add_argument("--force", action="store_true",
                       help="delete the table even though `up` did not create it")
+    document_ranges(parser)
     return parser
 
 
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None,
         target = Target.from_sources(regions=args.regions, table=args.table,
                                      endpoint=args.endpoint, profile=args.profile,
                                      config_path=args.config)
-        conn = Connection(target)
+        conn = Connection(target).open()
         progress = None if (args.quiet or args.json) else ProgressPrinter(err)
         verb = "Setting up" if args.command == "up" else "Tearing down"
         if not args.json:

@@ -14,6 +14,7 @@ import http.client
 import io
 import ipaddress
 import json
+import math
 import socket
 import threading
 import urllib.parse
@@ -33,6 +34,7 @@ from gtcore.target import Connection, Target
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS = ("us-west-2", "eu-west-1")
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
+URL_PASSWORD = "hunter2-gt-pw"  # in endpoint URLs fed to the CLIs: it must never be printed
 
 FUZZ = settings(deadline=None, max_examples=60, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -277,7 +279,9 @@ _VALUES = ["us-west-2", "eu-west-1", "us-west-2,eu-west-1", "eu-west-1,us-west-2
            "xx", "US-WEST-2", ",", "us-west-2,,", "-1", "0", "1", "2", "0.5", "nan", "inf",
            "-inf", "1e309", "abc", "", " ", "global-serverless", "ab", "t" * 300, "a b",
            CLOSED, "ftp://x", "http://[::1", "http://127.0.0.1:abc", "http://127.0.0.1:99999",
-           "http://", "Average", "Average,p99", "Sum", "none", "true", "--", "-", "\u2603"]
+           "http://", "Average", "Average,p99", "Sum", "none", "true", "--", "-", "\u2603",
+           f"http://operator:{URL_PASSWORD}@127.0.0.1:9", f"http://operator:{URL_PASSWORD}@[::1",
+           "/proc/self/mem"]
 
 
 def _specs(parser: argparse.ArgumentParser) -> dict[str, tuple[list[tuple[str, bool, tuple[str, ...]]],
@@ -299,7 +303,8 @@ def _specs(parser: argparse.ArgumentParser) -> dict[str, tuple[list[tuple[str, b
     return specs
 
 
-_NUMBERS = ["0", "1", "2", "3", "0.1", "0.2", "-1", "-0.5", "1e9", "nan", "inf", "x"]
+_NUMBERS = ["0", "1", "2", "3", "0.1", "0.2", "-1", "-0.5", "1e9", "nan", "inf", "x", "1e23", "-5",
+            "100000000000000000000000", "1e-400", "-0", "1e309", "0x10", "1_000"]
 
 
 @st.composite
@@ -344,6 +349,10 @@ CONFIG_FILES: dict[str, str | bytes | None] = {
     "empty.toml": "",
     "missing.toml": None,
     "adir": None,
+    "deep.json": "[" * 100_000,
+    "deep.toml": "regions = " + "[" * 100_000,
+    "big.json": " " * (1024 * 1024) + "{}",
+    "fifo": None,
 }
 
 
@@ -366,6 +375,8 @@ def _fresh_cwd() -> Any:
         for name, body in CONFIG_FILES.items():
             if name == "adir":
                 os.mkdir(os.path.join(d, name))
+            elif name == "fifo":
+                os.mkfifo(os.path.join(d, name))
             elif isinstance(body, bytes):
                 Path(d, name).write_bytes(body)
             elif body is not None:
@@ -403,6 +414,7 @@ def _run_cli(main: Any, argv: list[str], **kwargs: Any) -> tuple[int, str, str]:
 
 def _check_cli(argv: list[str], rc: int, out: str, err: str) -> None:
     where = f"argv={argv!r} rc={rc}\nstdout={out[-500:]!r}\nstderr={err[-800:]!r}"
+    assert URL_PASSWORD not in out + err, where
     assert rc in (0, 1, 2), where
     assert "Traceback" not in out + err, where
     assert "unexpected" not in err, where  # the CLI's catch-all for bugs
@@ -475,6 +487,38 @@ def test_setup_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(data, con
     _check_cli(argv, rc, out, err)
 
 
+def _numeric_flags() -> list[tuple[str, Any]]:
+    found = []
+    for cli, parser in (("gtcore", _gtcore_parser()), ("setup", _setup_parser())):
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        for name, p in sub.choices.items():
+            for a in p._actions:
+                if a.option_strings and hasattr(a.type, "range_text"):
+                    found.append((f"{cli} {name} {a.option_strings[-1]}", a.type))
+    return found
+
+
+@settings(deadline=None, max_examples=300, derandomize=True)
+@given(text=st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                      st.integers(-10**30, 10**30).map(str), st.sampled_from(_NUMBERS + _VALUES),
+                      st.text(max_size=12),
+                      st.lists(st.sampled_from(_NUMBERS), min_size=1, max_size=3).map(",".join)),
+       pick=st.integers(min_value=0))
+def test_every_numeric_flag_takes_only_finite_numbers_in_its_range(text, pick):
+    flags = _numeric_flags()
+    where, check = flags[pick % len(flags)]
+    try:
+        got = check(text)
+    except argparse.ArgumentTypeError as err:
+        assert "must be" in str(err) and "\n" not in str(err), (where, text, err)
+        return
+    item = getattr(check, "item", check)  # numbers(): a list, each item checked alike
+    for value in got if isinstance(got, tuple) else (got,):
+        assert isinstance(value, int | float) and math.isfinite(value), (where, text, value)
+        assert item.low <= value <= item.high and not (item.above and value == item.low), (where, text)
+        assert not item.integer or isinstance(value, int), (where, text, value)
+
+
 @pytest.mark.parametrize("argv", [
     ["status", "--regions", "not a region"],
     ["status", "--table", "x"],
@@ -496,6 +540,16 @@ def test_setup_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(data, con
     [],
     ["drill", "--history", "/nonexistent/dir/d.json"],
     ["drill", "--history", "t" * 300],
+    ["probe", "--samples", "1e23"],
+    ["probe", "--samples", "100000000000000000000000"],
+    ["drill", "--seconds", "inf"],
+    ["drill", "--seconds", "-1"],
+    ["probe", "--max-lag-ms", "nan"],
+    ["probe", "--max-lag-ms", "-5"],
+    ["drill", "--history", "/proc/self/mem"],
+    ["probe", "--out", "/dev/zero.csv"],
+    ["status", "--config", "/dev/zero"],
+    ["status", "--endpoint", f"http://operator:{URL_PASSWORD}@[::1"],
 ])
 def test_gtcore_cli_named_bad_inputs(argv, live_table, monkeypatch):
     from gtcore.cli import main
@@ -514,6 +568,10 @@ def test_gtcore_cli_named_bad_inputs(argv, live_table, monkeypatch):
     ["up", "--endpoint", "http://[::1"],
     ["up", "--endpoint", "http://127.0.0.1:x"],
     ["up", "--timeout", "abc"],
+    ["up", "--timeout", "nan"],
+    ["up", "--timeout", "-1"],
+    ["up", "--config", "/dev/zero"],
+    ["up", "--endpoint", f"http://operator:{URL_PASSWORD}@[::1"],
     ["up", "--endpoint", CLOSED, "--profile", "p"],
     ["down", "--table", "x"],
     ["sideways"],

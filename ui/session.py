@@ -8,7 +8,8 @@ Environment (read once, for the first choice of a session):
 
 - ``GT_TARGET``: ``emulator`` (default) or ``aws``; ``aws`` is also the default when
   ``GT_CONFIG`` names a config file (see :meth:`gtcore.target.Target.from_sources`).
-- ``GT_REGIONS``, ``GT_TABLE``, ``AWS_PROFILE``, ``GT_READ_ONLY``: the usual target settings.
+- ``GT_REGIONS``, ``GT_TABLE``, ``AWS_PROFILE``, ``GT_READ_ONLY``: the usual target settings;
+  read-only set by ``GT_READ_ONLY`` is locked (see :func:`read_only_locked`).
 - ``GT_EMULATOR_LAG``: the embedded emulator's lag model (default ``realistic``).
 """
 
@@ -64,10 +65,22 @@ def default_choice(env: dict[str, str] | None = None) -> Choice:
                   profile=base.profile, read_only=base.read_only)
 
 
+def read_only_locked() -> bool:
+    """True when ``GT_READ_ONLY`` sets read-only: then nothing in the dashboard turns it off.
+
+    Anything but an explicit false (unset, "", 0, false, no, off) locks it: a typo errs on the
+    safe side."""
+    return os.environ.get("GT_READ_ONLY", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def _locked(c: Choice) -> Choice:
+    return replace(c, read_only=True) if read_only_locked() and not c.read_only else c
+
+
 def choice() -> Choice:
     if _CHOICE_KEY not in st.session_state:
         st.session_state[_CHOICE_KEY] = default_choice()
-    return st.session_state[_CHOICE_KEY]
+    return _locked(st.session_state[_CHOICE_KEY])
 
 
 def set_choice(new: Choice) -> None:
@@ -76,7 +89,7 @@ def set_choice(new: Choice) -> None:
 
 def update_choice(**changes: object) -> Choice:
     """Change the session's target (call from widget callbacks: it also resets the sidebar)."""
-    new = replace(choice(), **changes)
+    new = _locked(replace(choice(), **changes))
     set_choice(new)
     sync_widgets(new)
     return new

@@ -46,7 +46,12 @@ def target_picker() -> None:
         if current.mode == "aws":
             st.text_input("AWS profile", key="sidebar_profile",
                           help="Empty: the default credential chain.")
-            st.toggle("Read-only (no writes, no setup)", key="sidebar_read_only")
+            locked = session.read_only_locked()
+            if locked:  # shown as it is in force, whatever the widget held before
+                st.session_state["sidebar_read_only"] = True
+            st.toggle("Read-only (no writes, no setup)", key="sidebar_read_only", disabled=locked)
+            if locked:
+                st.caption(":material/lock: Set by `GT_READ_ONLY`: it cannot be switched off here.")
         st.form_submit_button("Apply", type="primary", width="stretch", key="sidebar_apply",
                               on_click=apply_target)
     failed = st.session_state.pop("sidebar_error", None)

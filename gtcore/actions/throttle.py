@@ -2,15 +2,46 @@
 
 Throttling sets the function's reserved concurrency to 0 (the Lambda console's "Throttle"
 button). Before changing anything, the value that was there is stored durably as a tag on the
-function, ``gtcore:previous-concurrency`` = ``"none"`` (no reserved concurrency) or a number,
-so a restart, a second dashboard or the CLI can restore EXACTLY that value later.
+function, ``gtcore:previous-concurrency`` = ``"none"`` (no reserved concurrency) or a number
+(the *mark*), so a restart, a second dashboard or the CLI can restore EXACTLY that value later.
 
 Only the target's own function (``<table>-dev``) in the target's regions is touched, and every
 action refuses to run on a read-only target.
+
+Throttle and restore may run at the same time (two dashboards, the CLI, a drill), and Lambda has
+no lock and no conditional write for tags or concurrency. The invariant they keep is:
+
+    When no action is in flight and gtcore's throttle is in force (reserved concurrency 0), the
+    mark is there and holds the value from before that throttle. Otherwise the function is at
+    that value, with no mark or with a mark holding that same value (harmless: the next restore
+    removes it, the next throttle reuses it).
+
+Three rules keep it, whatever the interleaving of the calls:
+
+1. A throttle writes the mark *before* setting 0 (so a crash in between loses nothing), and
+   *after* setting 0 reads the mark again and puts it back if it is gone while the concurrency
+   is still 0 (a restore that ran in between took the mark for a leftover).
+2. A restore sets the previous value first and removes the mark *after*; it then reads the
+   concurrency again and puts the mark back if it is 0 (a throttle landed in between).
+3. A throttle never records 0 as the previous value: a function at 0 without a mark was throttled
+   by someone else (or by gtcore while a restore is between rules 2's removal and put-back), so
+   it is left alone. Hence every mark written during one throttle holds the same value.
+
+Rules 1 and 2 are the two halves of a write-then-read pair: the throttle writes concurrency 0
+then reads the mark, the restore deletes the mark then reads the concurrency. For any throttle
+and restore that overlap, one of the two reads comes after the other's write, so at least one
+of them sees the damage and repairs it with the same value (rule 3). This relies on each read
+seeing the writes that finished before it started: true of the emulator; AWS's documentation
+says nothing either way about GetFunctionConcurrency and ListTags, and if one of them could
+return a stale answer, a race landing within that staleness could still lose the mark. A crash
+between two steps leaves either nothing changed or the mark beside the old value (restorable).
+A person changing the concurrency by hand while gtcore's actions overlap can leave that value
+in the mark instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -133,22 +164,28 @@ def _arn(conn: Connection, region: str) -> str:
         ]
 
 
-def _read(conn: Connection, region: str) -> tuple[ThrottleState, str]:
-    name = conn.target.function_name
-    lam = conn.client("lambda", region)
-    arn = _arn(conn, region)
+def _reserved(conn: Connection, region: str) -> int | None:
     # get_function omits Concurrency when it is 0 (moto): ask GetFunctionConcurrency.
+    name = conn.target.function_name
     with wrap(f"read reserved concurrency of function {name}", region):
-        value = lam.get_function_concurrency(FunctionName=name).get(
+        value = conn.client("lambda", region).get_function_concurrency(FunctionName=name).get(
             "ReservedConcurrentExecutions"
         )
-    with wrap(f"read tags of function {name}", region):
-        tags = lam.list_tags(Resource=arn).get("Tags", {}) or {}
+    return None if value is None else int(value)
+
+
+def _mark_of(conn: Connection, region: str, arn: str) -> str | None:
+    with wrap(f"read tags of function {conn.target.function_name}", region):
+        return (conn.client("lambda", region).list_tags(Resource=arn).get("Tags") or {}).get(TAG)
+
+
+def _read(conn: Connection, region: str) -> tuple[ThrottleState, str]:
+    arn = _arn(conn, region)
     state = ThrottleState(
         region=region,
-        function=name,
-        reserved=None if value is None else int(value),
-        previous=tags.get(TAG),
+        function=conn.target.function_name,
+        reserved=_reserved(conn, region),
+        previous=_mark_of(conn, region, arn),
     )
     return state, arn
 
@@ -188,50 +225,76 @@ def _set(conn: Connection, region: str, value: int | None) -> None:
             lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=value)
 
 
+def _write_mark(conn: Connection, region: str, arn: str, mark: str) -> None:
+    with wrap(f"record previous concurrency on function {conn.target.function_name}", region):
+        conn.client("lambda", region).tag_resource(Resource=arn, Tags={TAG: mark})
+
+
+def _keep_mark(conn: Connection, region: str, arn: str, mark: str) -> bool:
+    """Rule 1's check after setting 0 (and rule 2's after removing the mark): when the function
+    is at 0 and the mark is gone, put ``mark`` back. True when it had to."""
+    if _mark_of(conn, region, arn) is not None or _reserved(conn, region) != 0:
+        return False
+    _write_mark(conn, region, arn, mark)
+    return True
+
+
+def _untag(conn: Connection, region: str, arn: str) -> None:
+    with wrap(f"remove the mark from function {conn.target.function_name}", region):
+        conn.client("lambda", region).untag_resource(Resource=arn, TagKeys=[TAG])
+
+
+def _drop_mark(conn: Connection, region: str, arn: str, mark: str) -> bool:
+    """Remove the mark, then put it back if a throttle has set 0 meanwhile (rule 2).
+
+    True when the mark is gone for good, False when a throttle needs it and it stays."""
+    _untag(conn, region, arn)
+    return not _keep_mark(conn, region, arn, mark)
+
+
 def throttle_region(conn: Connection, region: str) -> ThrottleChange:
     """Throttle the function in ``region`` (reserved concurrency 0), remembering the old value.
 
-    Idempotent: throttling an already-marked function keeps the original mark.
+    Idempotent: throttling an already-marked function keeps the original mark. A function that
+    is already at 0 without gtcore's mark is left alone (see rule 3 in the module docstring).
     """
     action = f"throttle function {conn.target.function_name}"
     _refuse_read_only(conn, action, region)
     _check_region(conn, region)
     before, arn = _read(conn, region)
     name = before.function
-    lam = conn.client("lambda", region)
     if before.marked:
-        _parse_mark(before.previous, region)  # refuse to build on an unreadable mark
-        if before.reserved != 0:
-            _set(conn, region, 0)
-        after = _read(conn, region)[0]
-        return ThrottleChange(
-            region, name, before, after, before.reserved != 0, "already throttled by gtcore"
-        )
-    mark = _NONE if before.reserved is None else str(before.reserved)
-    # Durable first: if the process dies right after, the previous value is still known.
-    with wrap(f"record previous concurrency on function {name}", region):
-        lam.tag_resource(Resource=arn, Tags={TAG: mark})
-    try:
-        _set(conn, region, 0)
-    except GtError:
+        previous = _parse_mark(before.previous, region)  # refuse to build on an unreadable mark
+        mark = str(before.previous)
+        note = ("already throttled by gtcore" if before.reserved == 0
+                else f"throttled; will restore {_label(previous)} (gtcore's mark was already there)")
+    elif before.reserved == 0:
+        note = "already throttled, not by gtcore: left as is (unthrottle will not touch it)"
+        return ThrottleChange(region, name, before, before, False, note)
+    else:
+        mark = _NONE if before.reserved is None else str(before.reserved)
+        _write_mark(conn, region, arn, mark)  # durable first (rule 1)
+        note = f"throttled; will restore {_label(before.reserved)}"
+    if before.reserved != 0:
         try:
-            with wrap(f"remove the mark from function {name}", region):
-                lam.untag_resource(Resource=arn, TagKeys=[TAG])
+            _set(conn, region, 0)
         except GtError:
-            pass  # the mark stays; restore will put back the same (unchanged) value
-        raise
+            if not before.marked:
+                with contextlib.suppress(GtError):  # if it stays, restore puts back the same value
+                    _drop_mark(conn, region, arn, mark)
+            raise
+    _keep_mark(conn, region, arn, mark)
     after = _read(conn, region)[0]
-    return ThrottleChange(
-        region, name, before, after, True, f"throttled; will restore {_label(before.reserved)}"
-    )
+    return ThrottleChange(region, name, before, after, before.reserved != 0, note)
 
 
 def restore_region(conn: Connection, region: str) -> ThrottleChange:
     """Put back exactly what was there before gtcore throttled ``region``, then drop the mark.
 
     A function without the mark is left alone (gtcore does not know its previous value). A mark
-    on a function whose concurrency is no longer 0 means someone changed it since: the stale mark
-    is removed and the concurrency left as it is.
+    on a function whose concurrency is no longer 0 means someone changed it since (or a throttle
+    is on its way): the concurrency is left as it is and the mark removed, unless a throttle
+    lands meanwhile (then it stays, see rule 2 in the module docstring).
     """
     action = f"restore function {conn.target.function_name}"
     _refuse_read_only(conn, action, region)
@@ -257,8 +320,10 @@ def restore_region(conn: Connection, region: str) -> ThrottleChange:
             f"concurrency was changed since gtcore throttled it ({_label(before.reserved)}); "
             "left as is, stale mark removed"
         )
-    with wrap(f"remove the mark from function {name}", region):
-        conn.client("lambda", region).untag_resource(Resource=arn, TagKeys=[TAG])
+    if previous == 0:  # an older gtcore recorded someone else's throttle: no throttle needs it
+        _untag(conn, region, arn)
+    elif not _drop_mark(conn, region, arn, str(before.previous)):
+        note += f"; a throttle landed meanwhile, so it stays throttled (will restore {_label(previous)})"
     after = _read(conn, region)[0]
     return ThrottleChange(region, name, before, after, changed, note)
 

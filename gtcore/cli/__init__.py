@@ -12,7 +12,9 @@ Contract for a command module ``gtcore/cli/<command>.py`` (listed in :data:`COMM
   stdout when ``args.json`` is set (use :func:`emit_json`); progress goes to stderr (use
   :class:`Progress`). Raise :class:`gtcore.errors.GtError` for failures: ``main`` prints it
   as one line on stderr (never a traceback) and exits with its ``exit_code`` (2 for bad usage
-  or configuration, 1 otherwise). Argparse errors exit 2.
+  or configuration, 1 otherwise). Argparse errors are one line too, and exit 2.
+* Numeric flags use ``type=number(low, high)`` and files to write ``type=output_file(...)``
+  (:mod:`gtcore.cli.arguments`): bad values never reach ``run``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
+from gtcore.cli.arguments import OneLineParser, document_ranges
 from gtcore.errors import ConfigError, GtError
 
 __all__ = ["COMMANDS", "Progress", "build_parser", "emit_json", "format_table", "main"]
@@ -79,7 +82,7 @@ class _Subparsers:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description="Inspect and exercise a DynamoDB global table (real AWS or the local "
         "emulator).",
@@ -94,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_parser(wrapper)
         for added in set(sub.choices) - before:
             sub.choices[added].set_defaults(_run=module.run)
+    document_ranges(parser)
     return parser
 
 
@@ -108,7 +112,7 @@ def _connection(args: argparse.Namespace) -> Any:
         read_only=True if args.read_only else None,
         config_path=args.config,
     )
-    return Connection(target)
+    return Connection(target).open()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,14 +202,6 @@ class Progress:
 # --- running an experiment from a command ----------------------------------------------------
 
 
-def check_out_file(out: str | None) -> None:
-    """Refuse an ``--out`` name that is neither ``.csv`` nor ``.json`` before the run starts."""
-    from pathlib import Path
-
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise ConfigError(f"--out {out}: use a .csv or .json file name")
-
-
 def run_with_progress(run: Any, describe: Any) -> None:
     """Start ``run`` (an experiment: ``start``/``wait``/``cancel``/``error``), print
     ``describe()`` as progress until it ends, and raise its error.  Ctrl-C cancels the run and
@@ -225,9 +221,15 @@ def run_with_progress(run: Any, describe: Any) -> None:
 def export_run(run: Any, out: str | None, history: str | None) -> None:
     """Write ``--out`` (CSV or JSON, by the file name) and ``--history`` (the raw history)."""
     if out:
-        if out.lower().endswith(".csv"):
-            run.to_csv(out)
-        else:
-            run.to_json(out)
+        write_file("--out", out, run.to_csv if out.lower().endswith(".csv") else run.to_json)
     if history:
-        run.history.to_json(history)
+        write_file("--history", history, run.history.to_json)
+
+
+def write_file(flag: str, path: str, write: Callable[[str], None]) -> None:
+    """``write(path)``; a failure is a one-line error naming the flag and the file."""
+    try:
+        write(path)
+    except OSError as err:
+        raise ConfigError(f"cannot write {flag} {path}: {err.strerror or err}",
+                          hint=f"check the file name given to {flag} and its directory") from err

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from gtcore.cli import emit_json, format_table
+from gtcore.cli.arguments import number
 from gtcore.probes.cloudwatch import STATS, replication_latency
 from gtcore.target import Connection
 
@@ -14,9 +15,9 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "cloudwatch", help="show CloudWatch ReplicationLatency for every region pair"
     )
-    p.add_argument("--window", type=float, default=60.0, metavar="MINUTES",
+    p.add_argument("--window", type=number(0, 655_200, above=True), default=60.0, metavar="MINUTES",
                    help="how far back to look (default 60 minutes)")
-    p.add_argument("--period", type=int, default=60, metavar="SECONDS",
+    p.add_argument("--period", type=number(1, 86_400, integer=True), default=60, metavar="SECONDS",
                    help="aggregation period (1, 5, 10, 30 or a multiple of 60; default 60)")
     p.add_argument("--stats", default=",".join(STATS),
                    help=f"statistics, comma-separated (default {','.join(STATS)})")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gtcore.cli import check_out_file, emit_json, export_run, format_table, run_with_progress
-from gtcore.errors import ConfigError
+from gtcore.cli import emit_json, export_run, format_table, run_with_progress
+from gtcore.cli.arguments import number, numbers, output_file
 from gtcore.experiments.conflict import CONFLICT_PK, ConflictConfig, ConflictLab, ConflictProgress
 from gtcore.target import Connection
 
@@ -21,24 +21,28 @@ def add_parser(subparsers: Any) -> None:
         help="conflict lab: concurrent writes to one item in every region; winner, lost "
         "writes, last-writer-wins",
     )
-    p.add_argument("--trials", type=int, default=10, metavar="M", help="trials (default 10)")
+    p.add_argument("--trials", type=number(1, 10_000, integer=True), default=10, metavar="M",
+                   help="trials (default 10)")
     p.add_argument("--mode", choices=("set", "increment"), default="set",
                    help="set: Bookmark = <distinct value per region>; increment: "
                    "Bookmark = Bookmark + 1 (default set)")
-    p.add_argument("--amounts", metavar="A1,A2,...",
+    p.add_argument("--amounts", type=numbers(-1_000_000, 1_000_000, integer=True), default=(),
+                   metavar="A1,A2,...",
                    help="increment mode: what each region adds, in --regions order "
                    "(e.g. 1,-1 for the workshop's demo; default 1 everywhere)")
     p.add_argument("--path", choices=("dynamodb", "api"), default="dynamodb",
                    help="write with DynamoDB UpdateItem (exact) or through the regional API")
-    p.add_argument("--stagger-ms", type=float, default=0.0, metavar="MS",
+    p.add_argument("--stagger-ms", type=number(0, 10_000), default=0.0, metavar="MS",
                    help="start region i i*MS after the others (makes the order known)")
     p.add_argument("--pk", default=CONFLICT_PK,
                    help=f"item partition key (default {CONFLICT_PK}, a dedicated item)")
     p.add_argument("--sk", help="item sort key (default: one per run)")
-    p.add_argument("--timeout", type=float, default=15.0, metavar="S",
+    p.add_argument("--timeout", type=number(0, 3600, above=True), default=15.0, metavar="S",
                    help="seconds to wait for the replicas to agree after each trial")
-    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="write the trials to FILE")
-    p.add_argument("--history", metavar="FILE.json", help="write the raw history to FILE")
+    p.add_argument("--out", type=output_file(".csv", ".json"), metavar="FILE.csv|FILE.json",
+                   help="write the trials to FILE")
+    p.add_argument("--history", type=output_file(), metavar="FILE.json",
+                   help="write the raw history to FILE")
 
 
 def _describe(p: ConflictProgress) -> str:
@@ -46,13 +50,8 @@ def _describe(p: ConflictProgress) -> str:
 
 
 def run(args: argparse.Namespace, conn: Connection) -> int:
-    check_out_file(args.out)
-    try:
-        amounts = tuple(int(a) for a in args.amounts.split(",")) if args.amounts else ()
-    except ValueError:
-        raise ConfigError(f"--amounts {args.amounts}: use integers like 1,-1") from None
     config = ConflictConfig(
-        trials=args.trials, mode=args.mode, amounts=amounts, path=args.path, stagger_ms=args.stagger_ms,
+        trials=args.trials, mode=args.mode, amounts=args.amounts, path=args.path, stagger_ms=args.stagger_ms,
         pk=args.pk, sk=args.sk, converge_timeout=args.timeout,
     )
     lab = ConflictLab(conn, config)

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from gtcore.cli import Progress, emit_json, format_table
+from gtcore.cli.arguments import number
 from gtcore.probes.diff import DiffProgress, DiffReport, diff_replicas
 from gtcore.target import Connection
 
@@ -15,13 +16,13 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "diff", help="compare every replica item by item (exit 1 when they diverge)"
     )
-    p.add_argument("--segments", type=int, default=4, help="parallel scan segments per region")
-    p.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
+    p.add_argument("--segments", type=number(1, 64, integer=True), default=4, help="parallel scan segments per region")
+    p.add_argument("--settle", type=number(0, 3600), default=3.0, metavar="SECONDS",
                    help="wait before re-reading differing keys (longer than replication lag)")
-    p.add_argument("--rechecks", type=int, default=3,
+    p.add_argument("--rechecks", type=number(1, 100, integer=True), default=3,
                    help="re-read rounds for keys that keep changing (default 3)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.add_argument("--limit", type=int, default=50, help="print at most this many keys")
+    p.add_argument("--limit", type=number(0, 100_000, integer=True), default=50, help="print at most this many keys")
 
 
 def _on_progress(show: Progress) -> Any:

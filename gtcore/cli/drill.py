@@ -14,7 +14,8 @@ import argparse
 import time
 from typing import Any
 
-from gtcore.cli import emit_json
+from gtcore.cli import emit_json, write_file
+from gtcore.cli.arguments import number, output_file
 from gtcore.errors import ConfigError
 from gtcore.experiments.drill import DrillConfig, FailoverDrill
 from gtcore.target import Connection
@@ -26,15 +27,15 @@ def add_parser(subparsers: Any) -> None:
         help="failover drill: the video player writes a bookmark every interval, fails over "
         "after repeated failures; verdict with RPO and RTO",
     )
-    p.add_argument("--seconds", type=float, default=20.0, help="watching time (default 20)")
-    p.add_argument("--interval", type=float, default=0.5,
+    p.add_argument("--seconds", type=number(0, 86_400, above=True), default=20.0, help="watching time (default 20)")
+    p.add_argument("--interval", type=number(0.01, 60), default=0.5,
                    help="seconds between bookmark writes (default 0.5, as the workshop)")
-    p.add_argument("--failures", type=int, default=3, metavar="K",
+    p.add_argument("--failures", type=number(1, 1000, integer=True), default=3, metavar="K",
                    help="consecutive failed writes before failing over (default 3)")
     p.add_argument("--fail-region", metavar="R", help="region to fail during the drill")
-    p.add_argument("--fail-after", type=float, default=5.0, metavar="S",
+    p.add_argument("--fail-after", type=number(0, 86_400), default=5.0, metavar="S",
                    help="seconds into the drill to fail --fail-region (default 5)")
-    p.add_argument("--restore-after", type=float, metavar="S",
+    p.add_argument("--restore-after", type=number(0, 86_400), metavar="S",
                    help="restore the region S seconds after failing it (default: at the end)")
     p.add_argument("--fault", choices=("throttle", "isolate"), default="throttle",
                    help="throttle the region's API function (default) or isolate the region "
@@ -43,7 +44,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--video", default="01", help="video id (SK, default 01)")
     p.add_argument("--no-failback", action="store_true",
                    help="stay in the failover region when home is healthy again")
-    p.add_argument("--history", metavar="FILE.json", help="write the raw history to FILE")
+    p.add_argument("--history", type=output_file(), metavar="FILE.json", help="write the raw history to FILE")
 
 
 class _Fault:
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         drill.stop()
         drill.wait()
     if args.history:
-        drill.history.to_json(args.history)
+        write_file("--history", args.history, drill.history.to_json)
     if drill.error is not None:
         raise drill.error
     verdict = drill.verdict

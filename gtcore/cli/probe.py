@@ -9,7 +9,8 @@ import argparse
 import math
 from typing import Any
 
-from gtcore.cli import check_out_file, emit_json, export_run, format_table, run_with_progress
+from gtcore.cli import emit_json, export_run, format_table, run_with_progress
+from gtcore.cli.arguments import number, output_file
 from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, ProbeProgress, all_pairs, parse_pairs
 from gtcore.target import Connection
 
@@ -20,19 +21,19 @@ def add_parser(subparsers: Any) -> None:
         help="measure replication lag: write probe items, poll the other replicas until they "
         "appear (bounds from request timings)",
     )
-    p.add_argument("--samples", type=int, default=20, metavar="N",
+    p.add_argument("--samples", type=number(1, 100_000, integer=True), default=20, metavar="N",
                    help="probes per source region (default 20)")
-    p.add_argument("--rate", type=float, default=2.0, metavar="R",
+    p.add_argument("--rate", type=number(0, 1000, above=True), default=2.0, metavar="R",
                    help="probes started per second per source region (default 2)")
     p.add_argument("--pairs", metavar="SRC:DST,...",
                    help="region pairs to measure (default: every ordered pair of --regions)")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+    p.add_argument("--timeout", type=number(0, 3600, above=True), default=10.0, metavar="S",
                    help="seconds to wait for a probe in a replica before recording a timeout")
-    p.add_argument("--max-lag-ms", type=float, metavar="MS",
+    p.add_argument("--max-lag-ms", type=number(0, 3_600_000), metavar="MS",
                    help="fail (exit 1) when a pair's p99 lag is above MS or a probe timed out")
-    p.add_argument("--out", metavar="FILE.csv|FILE.json",
+    p.add_argument("--out", type=output_file(".csv", ".json"), metavar="FILE.csv|FILE.json",
                    help="write the samples (CSV) or samples+summary (JSON) to FILE")
-    p.add_argument("--history", metavar="FILE.json",
+    p.add_argument("--history", type=output_file(), metavar="FILE.json",
                    help="write the raw operation history (re-checkable) to FILE")
 
 
@@ -46,7 +47,6 @@ def _fmt(ms: float) -> str:
 
 def run(args: argparse.Namespace, conn: Connection) -> int:
     pairs = parse_pairs(args.pairs) if args.pairs else all_pairs(conn.target.regions)
-    check_out_file(args.out)
     config = ProbeConfig(pairs=pairs, samples=args.samples, rate=args.rate, timeout=args.timeout)
     probe = LagProbe(conn, config)
     run_with_progress(probe, lambda: _describe(probe.progress()))
