@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gtcore.background import BackgroundRun
 from gtcore.errors import ConfigError, GtError, ReadOnlyError
-from gtcore.experiments.background import BackgroundRun
 from gtcore.experiments.export import save
 from gtcore.experiments.outcome import classify
 from gtcore.experiments.validation import require
