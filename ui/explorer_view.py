@@ -11,10 +11,10 @@ import streamlit as st
 
 from gtcore.background import BackgroundCall
 from gtcore.errors import GtError
+from gtcore.harness import Harness
 from gtcore.probes.diff import DiffProgress, DiffReport, diff_replicas, plain_item
 from gtcore.regional_client import ApiReply
 from ui import charts, session
-from ui.harness import Harness
 from ui.layout import region_columns
 from ui.messages import show_error
 from ui.widgets import plot, region_header
