@@ -13,6 +13,7 @@ from ui.explorer_view import (
     start_diff,
 )
 from ui.layout import page_header
+from ui.live import live_fragment
 from ui.setup_view import catalog_grid
 
 page_header(
@@ -41,11 +42,9 @@ settle_col.slider("Settle interval before re-checking differences (s)", 0.0, 10.
 go_col.button("Compare replicas", type="primary", icon=":material/difference:", key="diff_go",
               width="stretch", on_click=start_diff)
 
-job = diff_job()
-live = job is not None and job.running
 
 
-@st.fragment(run_every=0.5 if live else None)
+@live_fragment(0.5, lambda: (job := diff_job()) is not None and job.running)
 def diff_view() -> None:
     current = diff_job()
     if current is None:
@@ -55,8 +54,6 @@ def diff_view() -> None:
     diff_progress(current)
     if current.result is not None:
         diff_result(current.result)
-    if live and not current.running:
-        st.rerun()
 
 
 diff_view()

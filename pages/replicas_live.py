@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.layout import page_header
+from ui.live import live_fragment
 from ui.replicas_live_view import harness, item_picker, region_columns_view
 
 REFRESH_S = 0.5
@@ -18,7 +19,7 @@ page_header(
 live = st.toggle("Live (re-read every region twice a second)", value=True, key="live_on")
 
 
-@st.fragment(run_every=REFRESH_S if live else None)
+@live_fragment(REFRESH_S, lambda: live)
 def live_view() -> None:
     region_columns_view(harness())
 
