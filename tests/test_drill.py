@@ -12,6 +12,7 @@ import pytest
 
 from gtcore.errors import ConfigError
 from gtcore.experiments.drill import DrillConfig, FailoverDrill, check_drill
+from gtcore.experiments.drill.checker import holds_expected
 from gtcore.history import History
 
 REGIONS = ("us-west-2", "eu-west-1")
@@ -48,6 +49,14 @@ def test_clean_drill_with_failover_passes_and_measures_rto() -> None:
     assert outage.rto_ms == pytest.approx(1520.0)
     assert v.rto_ms == pytest.approx(1520.0)
     assert "PASSED" in v.describe()
+
+
+def test_the_final_reads_wait_for_a_value_the_checker_accepts() -> None:
+    # acknowledged 1, then 2 with an unknown outcome: 1 or 2 will do, once every region agrees
+    h = _history([("a", "1", "ok", 0.0, 0.01), ("a", "2", "info", 0.5, 0.51)], {})
+    assert holds_expected(h, ["2", "2"]) and holds_expected(h, ["1", "1"])
+    assert not holds_expected(h, ["1", "2"])  # replication still catching up
+    assert not holds_expected(h, ["0", "0"])  # agreed, but on something older than acknowledged
 
 
 def test_lost_acknowledged_writes_fail_the_drill() -> None:
