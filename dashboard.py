@@ -12,7 +12,7 @@ from ui import session, sidebar, style
 from ui.home import next_steps, region_cards, status_report, summary_banner
 from ui.layout import page_header
 from ui.live import live_fragment
-from ui.setup_view import auto_setup
+from ui.setup_view import auto_provision
 
 
 def home() -> None:
@@ -58,5 +58,5 @@ page = st.navigation(PAGES)
 style.inject()
 sidebar.render()
 session.choice()
-auto_setup()
+auto_provision()
 page.run()

@@ -100,11 +100,11 @@ def test_loopback_guard_refuses_the_outside_world(loopback_only):
 def api_emulator():
     """A private emulator with the workshop set up (its own function and table)."""
     from gtcore.emulator.client import spawn_emulator
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     with spawn_emulator("fixed:20", replica_create_seconds=0.1) as emu:
         conn = Connection(Target(regions=REGIONS, table="global-serverless", endpoint=emu.endpoint))
-        assert setup_workshop(conn).ok
+        assert provision_workshop(conn).ok
         yield emu
 
 

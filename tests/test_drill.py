@@ -105,11 +105,11 @@ def workshop():
     """A private emulator (lag fixed:100) with the workshop's table, data and regional API."""
     from gtcore.emulator.client import spawn_emulator
     from gtcore.target import Connection, Target
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     with spawn_emulator("fixed:100", replica_create_seconds=0.2) as emu:
         conn = Connection(Target(regions=REGIONS, endpoint=emu.endpoint))
-        report = setup_workshop(conn)
+        report = provision_workshop(conn)
         assert report.ok, report.to_dict()
         yield emu, conn
         conn.close()

@@ -101,13 +101,13 @@ def test_each_tables_regional_api_is_its_own_function(make_emulator) -> None:
     from gtcore.actions.throttle import restore_region, throttle_region
     from gtcore.regional_client import RegionalApi
     from gtcore.target import Connection, Target
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     emu = make_emulator()
     conns = {t: Connection(Target(("us-west-2", "eu-west-1"), table=t, endpoint=emu.endpoint))
              for t in ("global-serverless", "second-table")}
     for conn in conns.values():
-        setup_workshop(conn)
+        provision_workshop(conn)
     urls = {t: c.api_base_url("eu-west-1") for t, c in conns.items()}
     assert urls["global-serverless"].endswith("/_api/eu-west-1/api")
     assert urls["second-table"].endswith("/_api/eu-west-1/second-table-dev/api")

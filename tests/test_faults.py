@@ -97,11 +97,11 @@ def test_probe_against_a_region_isolated_from_the_start_fails_only_that_region(e
 @pytest.fixture
 def workshop3(make_emulator):
     """A private emulator with the workshop in three regions (its regional API serves it)."""
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     emu = make_emulator()
     conn = Connection(Target(regions=REGIONS3, endpoint=emu.endpoint))
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     yield emu, conn
     for r in REGIONS3:  # whatever happened, no region stays isolated
         emu.heal(r)

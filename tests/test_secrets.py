@@ -238,11 +238,11 @@ def test_cli_output_and_exports_never_show_credentials(echo_server, secret_env, 
 
 @pytest.fixture
 def workshop(make_emulator, secret_env):
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     emu = make_emulator()
     conn = Connection(Target(regions=REGIONS, endpoint=emu.endpoint))
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     return emu
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from gtcore import apis
 from gtcore.errors import GtError
 from gtcore.regional_client import RegionalApi
-from gtcore.workshop.report import ProgressFn, SetupReport, _Run
+from gtcore.workshop.report import ProgressFn, WorkshopReport, _Run
 
 DeployFn = Callable[[str, str], str]  # (table, region) -> API URL
 UndeployFn = Callable[[str, str], bool]  # (table, region) -> deleted something
@@ -21,7 +21,7 @@ def ensure_api_urls(
     deploy: DeployFn | None = None,
     discover: bool = True,
     progress: ProgressFn | None = None,
-) -> SetupReport:
+) -> WorkshopReport:
     """The AWS half of the regional API step: deploy or discover each region's API, record it.
 
     With ``deploy(table, region) -> url`` (``setup --deploy-api``: ``chalice deploy``) every

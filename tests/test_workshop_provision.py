@@ -18,10 +18,10 @@ from gtcore.regional_client import RegionalApi
 from gtcore.target import Connection, Target
 from gtcore.workshop import (
     CREATED_BY,
-    SetupProgress,
+    WorkshopProgress,
+    provision_workshop,
     remove_replica,
     sample_items,
-    setup_workshop,
     teardown_workshop,
 )
 from setup.cli import main
@@ -114,8 +114,8 @@ def test_cli_up_up_down_two_regions(emu):
 def test_three_regions_with_progress_then_teardown(emu):
     table = "gs-three"
     conn = _conn(emu, THREE, table)
-    events: list[SetupProgress] = []
-    report = setup_workshop(conn, progress=events.append)
+    events: list[WorkshopProgress] = []
+    report = provision_workshop(conn, progress=events.append)
     assert report.ok and report.changed, report.to_dict()
 
     fractions = [e.fraction for e in events if e.fraction is not None]
@@ -140,7 +140,7 @@ def test_three_regions_with_progress_then_teardown(emu):
         ResourceArn=desc["TableArn"])["Tags"]
     assert CREATED_BY in tags
 
-    again = setup_workshop(conn)
+    again = provision_workshop(conn)
     assert not again.changed and again.ok
     assert "nothing to do" in again.summary()
 
@@ -157,7 +157,7 @@ def test_three_regions_with_progress_then_teardown(emu):
 def test_up_never_overwrites_items_and_adds_a_region_later(emu):
     table = "gs-grow"
     conn2 = _conn(emu, TWO, table)
-    assert setup_workshop(conn2).ok
+    assert provision_workshop(conn2).ok
     ddb = _client(emu, "dynamodb", "eu-west-1")
     ddb.put_item(TableName=table, Item={"PK": {"S": "user100"}, "SK": {"S": "AshlandValley"},
                                         "Bookmark": {"N": "42"}})
@@ -165,7 +165,7 @@ def test_up_never_overwrites_items_and_adds_a_region_later(emu):
     emu.wait_replicated(timeout=5)
 
     conn3 = _conn(emu, THREE, table)
-    report = setup_workshop(conn3)
+    report = provision_workshop(conn3)
     assert report.ok
     changed = {(s.action, s.region) for s in report.steps if s.outcome in ("created", "written")}
     assert changed == {
@@ -222,14 +222,14 @@ def test_up_refuses_a_table_with_another_key(emu):
         BillingMode="PAY_PER_REQUEST",
     )
     with pytest.raises(ConfigError, match="not PK"):
-        setup_workshop(_conn(emu, TWO, table))
+        provision_workshop(_conn(emu, TWO, table))
     assert not _table_exists(emu, "eu-west-1", table)
 
 
 def test_read_only_target_is_refused(emu):
     conn = _conn(emu, TWO, "gs-ro", read_only=True)
     with pytest.raises(ReadOnlyError):
-        setup_workshop(conn)
+        provision_workshop(conn)
     with pytest.raises(ReadOnlyError):
         teardown_workshop(conn)
     assert not _table_exists(emu, "us-west-2", "gs-ro")
@@ -253,7 +253,7 @@ def test_python_m_setup_as_a_command(emu, tmp_path):
 def test_remove_one_replica(emu):
     table = "gs-remove-one"
     conn = _conn(emu, THREE, table)
-    assert setup_workshop(conn, load_data=False).ok
+    assert provision_workshop(conn, load_data=False).ok
 
     report = remove_replica(conn, "ap-southeast-2")
     assert [(s.action, s.region, s.outcome) for s in report.steps] == [
@@ -274,7 +274,7 @@ def test_remove_one_replica(emu):
         remove_replica(_conn(emu, ("eu-west-1",), table), "eu-west-1")
 
     # Setup again re-adds the missing copies from the one that is left (no new table).
-    again = setup_workshop(_conn(emu, TWO, table), load_data=False)
+    again = provision_workshop(_conn(emu, TWO, table), load_data=False)
     assert [(s.region, s.outcome) for s in again.steps[:2]] == [
         ("eu-west-1", "exists"), ("us-west-2", "created")]
     # And down (no --force needed: setup tagged every copy it made) finds the table anywhere.
