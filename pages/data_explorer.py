@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.catalog_view import catalog_grid
 from ui.explorer_view import (
     diff_job,
     diff_progress,
@@ -14,7 +15,6 @@ from ui.explorer_view import (
 )
 from ui.layout import page_header
 from ui.live import live_fragment
-from ui.setup_view import catalog_grid
 
 page_header(
     "Data explorer",

@@ -1,8 +1,8 @@
-"""Setup pieces: automatic setup on the emulator, setup/teardown with progress, the catalog."""
+"""Setup page pieces: provisioning and teardown with progress, replicas added and removed, and
+the dashboard provisioning the emulator by itself (once per table and region set)."""
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,11 +15,9 @@ from gtcore.target import Connection, Target
 from gtcore.workshop import (
     WorkshopProgress,
     WorkshopReport,
-    catalog,
     provision_workshop,
     remove_replica,
     teardown_workshop,
-    thumbnail_data_uri,
 )
 from ui import session
 from ui.messages import show_error
@@ -166,21 +164,3 @@ def auto_provision() -> None:
         done.add(key)
     if report is not None and report.ok:
         st.toast("Workshop ready on the local emulator", icon=":material/check_circle:")
-
-
-def catalog_grid(columns: int = 6) -> None:
-    """The twelve sample titles with their shipped thumbnails (no internet needed)."""
-    try:
-        titles = catalog()
-    except GtError as err:
-        show_error(err)
-        return
-    for start in range(0, len(titles), columns):
-        cols = st.columns(columns)
-        for entry, col in zip(titles[start:start + columns], cols, strict=False):
-            uri = thumbnail_data_uri(entry["thumb"])
-            image = (f'<img src="{uri}" style="width:100%;border-radius:6px" '
-                     f'alt="{html.escape(entry["title"])}"/>' if uri else "")
-            col.markdown(f'{image}<div style="font-weight:700;text-align:center">'
-                         f'{html.escape(entry["sk"])} · {html.escape(entry["title"])}</div>',
-                         unsafe_allow_html=True)
