@@ -172,6 +172,7 @@ def _check_answer(method: str, path: str, status: int, body: bytes, *, throttled
 
 @settings(FUZZ, max_examples=200)
 @given(request=api_requests())
+@pytest.mark.slow
 def test_regional_api_answers_every_request_without_crashing(api_emulator, request):
     method, path = request
     status, body, _ = _send(api_emulator.endpoint, method, path)
@@ -438,6 +439,7 @@ def live_table(api_emulator) -> tuple[str, str]:
 
 @FUZZ
 @given(data=st.data())
+@pytest.mark.slow
 def test_gtcore_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(
         data, config_files, live_table, monkeypatch):
     from gtcore.cli import main
@@ -463,6 +465,7 @@ def test_gtcore_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(
 
 @FUZZ
 @given(data=st.data())
+@pytest.mark.slow
 def test_setup_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(data, config_files,
                                                                       monkeypatch):
     from setup.cli import main
@@ -743,6 +746,7 @@ def test_injected_aws_errors_become_messages_that_say_what_to_do(kind):
             assert "hint:" in text, (name, text)
 
 
+@pytest.mark.slow  # 25 CLI runs; the same failures in process are the test above
 @pytest.mark.parametrize("kind", sorted(ADVICE))
 @pytest.mark.parametrize("command", [["status", "--no-api"], ["cloudwatch"], ["diff"],
                                      ["throttle", "eu-west-1"], ["unthrottle", "--all"]])

@@ -134,6 +134,7 @@ def test_json_error_document(capsys):
     assert captured.err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_python_dash_m_gtcore_real_exit_codes():
     """The real entry point, in a subprocess: one-line errors, no traceback, right codes."""
     with socket.socket() as s:

@@ -151,6 +151,7 @@ def _assert_failover_verdict(drill: FailoverDrill, video: str) -> None:
         assert item["thumb"]["S"] == drill.thumb and drill.thumb.endswith(".svg")
 
 
+@pytest.mark.slow
 def test_drill_across_an_isolated_region(workshop) -> None:
     emu, conn = workshop
     drill = FailoverDrill(conn, DrillConfig(video="02", interval=0.1, health_every=3))
@@ -173,6 +174,7 @@ def test_drill_across_an_isolated_region(workshop) -> None:
     _assert_failover_verdict(drill, "02")
 
 
+@pytest.mark.slow
 def test_drill_across_a_throttled_region(workshop) -> None:
     from gtcore.actions.throttle import restore_region, throttle_region
 
@@ -191,6 +193,7 @@ def test_drill_across_a_throttled_region(workshop) -> None:
     _assert_failover_verdict(drill, "03")
 
 
+@pytest.mark.slow
 def test_manual_switch_and_failback(workshop) -> None:
     _, conn = workshop
     drill = FailoverDrill(conn, DrillConfig(video="04", interval=0.1, auto_failback=False)).start()
@@ -210,6 +213,7 @@ def test_manual_switch_and_failback(workshop) -> None:
         drill.request_failover("ap-south-1")
 
 
+@pytest.mark.slow
 def test_drill_cli_throttles_and_restores(workshop, capsys, tmp_path) -> None:
     from gtcore.actions.throttle import throttle_state
     from gtcore.cli import main
@@ -231,6 +235,7 @@ def test_drill_cli_throttles_and_restores(workshop, capsys, tmp_path) -> None:
                  "--fail-region", "ap-south-1"]) == 2
 
 
+@pytest.mark.slow
 def test_conflict_through_the_regional_api(workshop) -> None:
     """The dashboard's guided demo: user100/AshlandValley, +1 in every region at once."""
     from gtcore.experiments.conflict import ConflictConfig, ConflictLab

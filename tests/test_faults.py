@@ -42,6 +42,7 @@ def _probe(conn: Connection, *, samples: int, timeout: float) -> LagProbe:
     return LagProbe(conn, cfg)
 
 
+@pytest.mark.slow
 def test_probe_survives_a_region_isolated_mid_run_and_recovers_after_heal(emulator, unique_table):
     regions = REGIONS3
     make_global(emulator.endpoint, unique_table, regions)
@@ -76,6 +77,7 @@ def test_probe_survives_a_region_isolated_mid_run_and_recovers_after_heal(emulat
     assert len(frame) == 3 * 6
 
 
+@pytest.mark.slow
 def test_probe_against_a_region_isolated_from_the_start_fails_only_that_region(emulator,
                                                                              unique_table):
     regions = REGIONS3[:2]
@@ -132,6 +134,7 @@ def _bookmarks(conn: Connection, video: str) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_drill_fails_over_twice_when_regions_go_down_one_after_another(workshop3):
     from gtcore.experiments.drill import DrillConfig, FailoverDrill
 
@@ -167,6 +170,7 @@ def test_drill_fails_over_twice_when_regions_go_down_one_after_another(workshop3
           f"RTO {v.rto_ms:.0f} ms")
 
 
+@pytest.mark.slow
 def test_drill_keeps_writing_home_while_a_replica_is_isolated(workshop3):
     from gtcore.experiments.drill import DrillConfig, FailoverDrill
 
@@ -194,6 +198,7 @@ def test_drill_keeps_writing_home_while_a_replica_is_isolated(workshop3):
 # --- replication paused during 1,000 writes --------------------------------------------------
 
 
+@pytest.mark.slow
 def test_paused_replication_loses_no_acknowledged_write_and_replicas_converge(emulator,
                                                                             unique_table):
     regions = REGIONS3
@@ -330,6 +335,7 @@ def _run_child(endpoint: str, table: str, regions: list[str], *, die_before_set:
             child.wait()
 
 
+@pytest.mark.slow
 def test_killed_while_throttled_a_fresh_connection_finds_and_restores_exactly(private_emulator):
     emu = private_emulator
     table = "killed-while-throttled"
@@ -359,6 +365,7 @@ def test_killed_while_throttled_a_fresh_connection_finds_and_restores_exactly(pr
     assert _concurrency(emu.endpoint, "eu-west-1", "someone-elses-function") == 5
 
 
+@pytest.mark.slow
 def test_killed_while_throttled_the_cli_shows_it_and_unthrottle_all_restores(private_emulator):
     emu = private_emulator
     table = "killed-cli"
@@ -388,6 +395,7 @@ def test_killed_while_throttled_the_cli_shows_it_and_unthrottle_all_restores(pri
     assert again.returncode == 0 and "nothing to restore" in again.stdout
 
 
+@pytest.mark.slow
 def test_killed_between_mark_and_throttle_leaves_nothing_changed_and_a_findable_mark(
         private_emulator):
     emu = private_emulator

@@ -10,11 +10,15 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from gtcore.experiments.conflict import ConflictConfig, ConflictLab
 from gtcore.experiments.drill import DrillConfig, FailoverDrill
 from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, all_pairs
 from gtcore.target import Connection, Target
 from gtcore.workshop import provision_workshop
+
+pytestmark = pytest.mark.slow  # one load run, seconds long; its modules have fast tests elsewhere
 
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 

@@ -290,6 +290,7 @@ def _functions(endpoint: str, region: str) -> dict[str, tuple[int | None, dict[s
     return out
 
 
+@pytest.mark.slow
 def test_throttle_touches_only_the_target_function_in_the_target_regions(emulator, unique_table,
                                                                          recorder, monkeypatch):
     from gtcore.cli import main
@@ -335,6 +336,7 @@ def test_throttle_touches_only_the_target_function_in_the_target_regions(emulato
     assert _functions(emulator.endpoint, "ap-southeast-2")[mine][0] == 9
 
 
+@pytest.mark.slow
 def test_setup_down_and_replica_removal_touch_only_the_target(make_emulator, recorder,
                                                               monkeypatch):
     from gtcore.workshop import provision_workshop, remove_replica
@@ -500,6 +502,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_streamlit_dashboard_listens_on_loopback_only(tmp_path):
     port = _free_port()
     env = {**os.environ, "HOME": str(tmp_path)}

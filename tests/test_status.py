@@ -180,6 +180,7 @@ def test_status_is_concurrent_and_read_only_safe(endpoint):
     assert all("function" in r.errors for r in report.regions)  # no function deployed here
 
 
+@pytest.mark.slow
 def test_status_of_a_workshop_on_the_emulator_end_to_end(emulator, unique_table):
     """Real replicas, the real regional API, then a throttled and an isolated region."""
     from gtcore.actions.throttle import restore_region, throttle_region

@@ -73,6 +73,7 @@ def _run_cli(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_up_up_down_two_regions(emu):
     table = "global-serverless"
     where = ["--endpoint", emu.endpoint, "--regions", ",".join(TWO)]
@@ -111,6 +112,7 @@ def test_cli_up_up_down_two_regions(emu):
     assert code == 0 and "Nothing was changed" in out
 
 
+@pytest.mark.slow
 def test_three_regions_with_progress_then_teardown(emu):
     table = "gs-three"
     conn = _conn(emu, THREE, table)
@@ -154,6 +156,7 @@ def test_three_regions_with_progress_then_teardown(emu):
         assert f"{table}-dev" not in _functions(emu, region)
 
 
+@pytest.mark.slow
 def test_up_never_overwrites_items_and_adds_a_region_later(emu):
     table = "gs-grow"
     conn2 = _conn(emu, TWO, table)
@@ -235,6 +238,7 @@ def test_read_only_target_is_refused(emu):
     assert not _table_exists(emu, "us-west-2", "gs-ro")
 
 
+@pytest.mark.slow
 def test_python_m_setup_as_a_command(emu, tmp_path):
     where = ["--endpoint", emu.endpoint, "--regions", ",".join(TWO), "--table", "gs-cmd"]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GTCORE_HOME": str(tmp_path / "g"),
@@ -250,6 +254,7 @@ def test_python_m_setup_as_a_command(emu, tmp_path):
         assert "testing" not in done.stdout + done.stderr  # no credentials in the output
 
 
+@pytest.mark.slow
 def test_remove_one_replica(emu):
     table = "gs-remove-one"
     conn = _conn(emu, THREE, table)
