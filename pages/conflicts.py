@@ -21,7 +21,7 @@ from ui.conflict_view import (
     trial_view,
 )
 from ui.layout import page_header
-from ui.live import live_fragment
+from ui.live import is_running, live_fragment
 
 page_header(
     "Conflicts",
@@ -42,7 +42,7 @@ with guided:
                   disabled=session.read_only(), help="writes the demo bookmark in two regions")
         show_start_error()
 
-    @live_fragment(0.5, lambda: (d := running(DEMO_KEY)) is not None and d.running)
+    @live_fragment(0.5, lambda: is_running(running(DEMO_KEY)))
     def demo_result() -> None:
         demo = running(DEMO_KEY)
         if demo is None:
@@ -61,11 +61,11 @@ with lab_tab:
                 "writes. *Set* writes absolute values; *increment* shows lost updates.")
     lab_form()
     lab = running(LAB_KEY)
-    if lab is not None and lab.running:
+    if is_running(lab):
         st.button("Stop after this trial", icon=":material/stop:", key="lab_cancel",
                   on_click=lab.cancel)
 
-    @live_fragment(1.0, lambda: (current := running(LAB_KEY)) is not None and current.running)
+    @live_fragment(1.0, lambda: is_running(running(LAB_KEY)))
     def lab_results() -> None:
         current = running(LAB_KEY)
         if current is None:

@@ -14,7 +14,7 @@ from ui.explorer_view import (
     start_diff,
 )
 from ui.layout import page_header
-from ui.live import live_fragment
+from ui.live import is_running, live_fragment
 
 page_header(
     "Data explorer",
@@ -43,8 +43,7 @@ go_col.button("Compare replicas", type="primary", icon=":material/difference:", 
               width="stretch", on_click=start_diff)
 
 
-
-@live_fragment(0.5, lambda: (job := diff_job()) is not None and job.running)
+@live_fragment(0.5, lambda: is_running(diff_job()))
 def diff_view() -> None:
     current = diff_job()
     if current is None:

@@ -8,7 +8,7 @@ from ui import session
 from ui.drill_view import controls, current, player
 from ui.failure_view import last_change, region_panels
 from ui.layout import page_header
-from ui.live import live_fragment
+from ui.live import is_running, live_fragment
 
 page_header(
     "Region failure",
@@ -29,7 +29,7 @@ st.markdown("The workshop's video player: it saves the bookmark through the acti
 controls(current())
 
 
-@live_fragment(0.5, lambda: (drill := current()) is not None and drill.running)
+@live_fragment(0.5, lambda: is_running(current()))
 def drill_view() -> None:
     drill = current()
     if drill is not None:

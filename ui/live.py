@@ -5,7 +5,7 @@ results in a fragment that reruns every few seconds while the job runs. When the
 full rerun of the page follows, so what depends on the job outside the fragment (a cancel
 button, the live refresh itself, downloads) catches up with it::
 
-    @live_fragment(1.0, lambda: (probe := running_probe()) is not None and probe.running)
+    @live_fragment(1.0, lambda: is_running(running_probe()))
     def results() -> None:
         ...
 
@@ -19,7 +19,14 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from gtcore.background import BackgroundRun
+
 Body = Callable[[], None]
+
+
+def is_running(run: BackgroundRun | None) -> bool:
+    """True while ``run`` (a page's job, None before the first) is running."""
+    return run is not None and run.running
 
 
 def live_fragment(every_s: float, live: Callable[[], bool]) -> Callable[[Body], Body]:
