@@ -221,7 +221,7 @@ def test_probe_accuracy_against_fixed_lag(
     if lag_ms != 100:
         emulator.set_lag(f"fixed:{lag_ms}")
     try:
-        cfg = ProbeConfig(pairs=all_pairs(REGIONS), samples=samples, rate=5.0, timeout=5.0)
+        cfg = ProbeConfig(pairs=all_pairs(REGIONS), samples=samples, rate=10.0, timeout=5.0)
         probe = LagProbe(probe_conn, cfg)
         frame = probe.run()
     finally:
