@@ -20,7 +20,8 @@ from gtcore.history import History
 
 
 class BackgroundRun:
-    """Base of the experiment runs: ``start()`` once, ``cancel()``, ``wait()``.
+    """Base of every background run (the experiments, :class:`BackgroundCall`): ``start()``
+    once, ``cancel()``, ``wait()``, ``running``.
 
     A subclass names itself in :attr:`what` (for the "already started" error), starts its
     threads in :meth:`_begin` and calls :meth:`_end` from the thread that finishes last.
