@@ -127,6 +127,23 @@ class Harness:
         self.observe(readings)
         return readings
 
+    def read_everywhere(self, regions: list[str] | tuple[str, ...], pk: str | None, *,
+                        consistent: bool = False) -> dict[str, ApiReply | GtError]:
+        """Query ``pk`` (scan when None) through every region's API, concurrently: each
+        region's reply, or the GtError that says why there is none."""
+
+        def one(region: str) -> ApiReply | GtError:
+            api = self.apis.get(region)
+            if api is None:
+                return ConfigError(self.missing.get(region, "no regional API"), region=region)
+            try:
+                return api.query(pk, consistent=consistent) if pk else api.scan(consistent=consistent)
+            except GtError as err:
+                return err
+
+        with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
+            return dict(zip(regions, pool.map(one, regions), strict=True))
+
     def observe(self, readings: dict[str, Reading]) -> None:
         w = self.last_write
         if w is None or w.value is None:

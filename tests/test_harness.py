@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from gtcore.errors import GtError
+from gtcore.errors import ConfigError, GtError
 from gtcore.harness import Harness, LastWrite, Reading
 from gtcore.regional_client import RegionalApi
 
@@ -60,3 +60,15 @@ def test_a_failed_action_is_raised_and_noted_under_its_region(action, noted: str
         action(h)
     assert h.last_action["eu-west-1"].startswith(noted)
     assert h.last_write is None and set(h.last_action) == {"eu-west-1"}
+
+
+def test_reading_everywhere_returns_each_regions_error_instead_of_raising() -> None:
+    h = _harness()
+    del h.apis["ap-southeast-2"]
+    h.missing["ap-southeast-2"] = "no regional API URL recorded for this region (run Setup)"
+    replies = h.read_everywhere(REGIONS, "library", consistent=True)
+    assert list(replies) == list(REGIONS)
+    assert all(isinstance(r, GtError) for r in replies.values())
+    assert isinstance(replies["ap-southeast-2"], ConfigError)
+    assert "run Setup" in replies["ap-southeast-2"].message
+    assert replies["eu-west-1"].region == "eu-west-1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -38,19 +37,7 @@ def items_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
 def read_everywhere(pk: str | None, consistent: bool) -> dict[str, ApiReply | GtError]:
     """Query `pk` (or scan when None) through every region's API, concurrently."""
     h = Harness.for_connection(session.connection())
-    regions = list(session.choice().regions)
-
-    def one(region: str) -> ApiReply | GtError:
-        api = h.apis.get(region)
-        if api is None:
-            return GtError(h.missing.get(region, "no regional API"), region=region)
-        try:
-            return api.query(pk, consistent=consistent) if pk else api.scan(consistent=consistent)
-        except GtError as err:
-            return err
-
-    with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
-        return dict(zip(regions, pool.map(one, regions), strict=True))
+    return h.read_everywhere(session.choice().regions, pk, consistent=consistent)
 
 
 def read_from_form() -> None:
