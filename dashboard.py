@@ -11,7 +11,8 @@ import streamlit as st
 from ui import session, sidebar, style
 from ui.home import next_steps, region_cards, status_report, summary_banner
 from ui.layout import page_header
-from ui.setup_view import auto_setup
+from ui.live import live_fragment
+from ui.setup_view import auto_provision
 
 
 def home() -> None:
@@ -20,9 +21,9 @@ def home() -> None:
         "One table, a replica in every region, each region with its own API. "
         "Green means the region can take reads and writes right now.",
     )
-    st.toggle("Refresh every 5 s", key="home_auto", on_change=_toggle_refresh)
+    auto = st.toggle("Refresh every 5 s", key="home_auto")
 
-    @st.fragment(run_every=st.session_state.get("home_refresh_s"))
+    @live_fragment(5, lambda: auto)
     def live_status() -> None:
         report = status_report()
         if report is None:
@@ -32,10 +33,6 @@ def home() -> None:
         next_steps(report)
 
     live_status()
-
-
-def _toggle_refresh() -> None:
-    st.session_state["home_refresh_s"] = 5 if st.session_state.get("home_auto") else None
 
 
 PAGES = {
@@ -61,5 +58,5 @@ page = st.navigation(PAGES)
 style.inject()
 sidebar.render()
 session.choice()
-auto_setup()
+auto_provision()
 page.run()

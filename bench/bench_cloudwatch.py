@@ -28,7 +28,7 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 from gtcore.emulator import Emulator  # noqa: E402
 from gtcore.probes.cloudwatch import METRIC, NAMESPACE, STATS, replication_latency  # noqa: E402
 from gtcore.target import Connection, Target  # noqa: E402
-from gtcore.workshop import setup_workshop  # noqa: E402
+from gtcore.workshop import provision_workshop  # noqa: E402
 
 REGION_SETS = {
     3: ("us-west-2", "eu-west-1", "ap-northeast-1"),
@@ -76,7 +76,7 @@ def main() -> int:
         for n, regions in REGION_SETS.items():
             target = Target(regions=regions, table=f"bench-cw-{n}", endpoint=emu.endpoint)
             conn = Connection(target)
-            setup_workshop(conn, load_data=False)
+            provision_workshop(conn, load_data=False)
             for region in regions:
                 ddb = conn.client("dynamodb", region)
                 for i in range(args.writes):

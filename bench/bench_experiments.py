@@ -41,7 +41,7 @@ from gtcore.experiments.lag_probe import (  # noqa: E402
     all_pairs,
 )
 from gtcore.target import Connection, Target  # noqa: E402
-from gtcore.workshop import setup_workshop  # noqa: E402
+from gtcore.workshop import provision_workshop  # noqa: E402
 
 REGIONS = ("us-west-2", "eu-west-1")
 CONFLICT_REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
@@ -182,7 +182,7 @@ def main() -> int:
         deliveries = _Deliveries(emu)
     try:
         conn = Connection(Target(regions=CONFLICT_REGIONS, endpoint=emu.endpoint))
-        report = setup_workshop(conn)
+        report = provision_workshop(conn)
         if not report.ok:
             print(f"setup failed: {report.to_dict()}", file=sys.stderr)
             return 1

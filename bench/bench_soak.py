@@ -88,9 +88,9 @@ class Soak:
     # -- setup ---------------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        from gtcore.workshop import setup_workshop
+        from gtcore.workshop import provision_workshop
 
-        report = setup_workshop(self.conn)
+        report = provision_workshop(self.conn)
         assert report.ok, report.summary()
         home = self.stream_conn.client("dynamodb", REGIONS[0])
         home.create_table(

@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui.cloudwatch_view import explain_gaps, fetch, metric_chart, pair_table, pickers, side_by_side
 from ui.layout import page_header
+from ui.live import live_fragment
 
 page_header(
     "CloudWatch ReplicationLatency",
@@ -17,7 +18,7 @@ window, period, stat = pickers()
 auto = st.toggle("Refresh every 30 s", key="cw_auto")
 
 
-@st.fragment(run_every=30 if auto else None)
+@live_fragment(30, lambda: auto)
 def metric_view() -> None:
     result = fetch(window, period)
     if result is None:

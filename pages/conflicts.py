@@ -21,6 +21,7 @@ from ui.conflict_view import (
     trial_view,
 )
 from ui.layout import page_header
+from ui.live import is_running, live_fragment
 
 page_header(
     "Conflicts",
@@ -41,9 +42,7 @@ with guided:
                   disabled=session.read_only(), help="writes the demo bookmark in two regions")
         show_start_error()
 
-    demo_live = (d := running(DEMO_KEY)) is not None and d.state == "running"
-
-    @st.fragment(run_every=0.5 if demo_live else None)
+    @live_fragment(0.5, lambda: is_running(running(DEMO_KEY)))
     def demo_result() -> None:
         demo = running(DEMO_KEY)
         if demo is None:
@@ -53,8 +52,6 @@ with guided:
         if not results:
             return
         trial_view(demo, results[0], key="demo_timeline")
-        if demo_live and demo.state != "running":
-            st.rerun()  # finished: one full rerun stops the live refresh
 
     demo_result()
 
@@ -64,13 +61,11 @@ with lab_tab:
                 "writes. *Set* writes absolute values; *increment* shows lost updates.")
     lab_form()
     lab = running(LAB_KEY)
-    if lab is not None and lab.state == "running":
+    if is_running(lab):
         st.button("Stop after this trial", icon=":material/stop:", key="lab_cancel",
                   on_click=lab.cancel)
 
-    lab_live = lab is not None and lab.state == "running"
-
-    @st.fragment(run_every=1.0 if lab_live else None)
+    @live_fragment(1.0, lambda: is_running(running(LAB_KEY)))
     def lab_results() -> None:
         current = running(LAB_KEY)
         if current is None:
@@ -84,9 +79,7 @@ with lab_tab:
                                 index=len(results) - 1, format_func=lambda t: f"Trial {t + 1}",
                                 key="lab_pick")
             trial_view(current, results[pick], key="lab_timeline")
-        if current.state != "running":
+        if not current.running:
             lab_downloads(current)
-        if lab_live and current.state != "running":
-            st.rerun()
 
     lab_results()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.catalog_view import catalog_grid
 from ui.explorer_view import (
     diff_job,
     diff_progress,
@@ -13,7 +14,7 @@ from ui.explorer_view import (
     start_diff,
 )
 from ui.layout import page_header
-from ui.setup_view import catalog_grid
+from ui.live import is_running, live_fragment
 
 page_header(
     "Data explorer",
@@ -41,11 +42,8 @@ settle_col.slider("Settle interval before re-checking differences (s)", 0.0, 10.
 go_col.button("Compare replicas", type="primary", icon=":material/difference:", key="diff_go",
               width="stretch", on_click=start_diff)
 
-job = diff_job()
-live = job is not None and job.running
 
-
-@st.fragment(run_every=0.5 if live else None)
+@live_fragment(0.5, lambda: is_running(diff_job()))
 def diff_view() -> None:
     current = diff_job()
     if current is None:
@@ -55,8 +53,6 @@ def diff_view() -> None:
     diff_progress(current)
     if current.result is not None:
         diff_result(current.result)
-    if live and not current.running:
-        st.rerun()
 
 
 diff_view()

@@ -8,6 +8,7 @@ from ui import session
 from ui.drill_view import controls, current, player
 from ui.failure_view import last_change, region_panels
 from ui.layout import page_header
+from ui.live import is_running, live_fragment
 
 page_header(
     "Region failure",
@@ -25,19 +26,14 @@ st.markdown("The workshop's video player: it saves the bookmark through the acti
             "twice a second and reads it back from every region. Throttle the active region "
             "above and watch it fail over after three failed writes — then check that no "
             "acknowledged write was lost.")
-drill = current()
-controls(drill)
-drill_live = drill is not None and drill.phase in ("running", "converging")
+controls(current())
 
 
-@st.fragment(run_every=0.5 if drill_live else None)
+@live_fragment(0.5, lambda: is_running(current()))
 def drill_view() -> None:
-    now = current()
-    if now is None:
-        return
-    player(now)
-    if drill_live and now.phase not in ("running", "converging"):
-        st.rerun()
+    drill = current()
+    if drill is not None:
+        player(drill)
 
 
 drill_view()

@@ -16,6 +16,7 @@ from ui.lag_view import (
     show_table,
 )
 from ui.layout import page_header
+from ui.live import live_fragment
 
 page_header(
     "Replication lag",
@@ -31,13 +32,12 @@ if probe is None:
             icon=":material/timer:")
     st.stop()
 
-live = probe.state == "running"
-if live:
+if probe.running:
     st.button("Cancel the probe", icon=":material/stop:", key="probe_cancel",
               on_click=probe.cancel)
 
 
-@st.fragment(run_every=1.0 if live else None)
+@live_fragment(1.0, lambda: probe.running)
 def live_results() -> None:
     progress_bar(probe)
     results = results_for(probe)
@@ -48,8 +48,6 @@ def live_results() -> None:
         headline(table)
         lag_charts(figures)
         show_table(table)
-    if live and probe.state != "running":
-        st.rerun()  # the run ended: one full rerun drops the live refresh and the cancel button
 
 
 live_results()

@@ -6,9 +6,10 @@ import streamlit as st
 
 from gtcore.regions import REGIONS
 from ui import session
+from ui.catalog_view import catalog_grid
 from ui.home import region_cards, status_report
 from ui.layout import page_header
-from ui.setup_view import add_region, ask_for, catalog_grid, remove_region, run_requested_job
+from ui.setup_view import add_region, ask_for, remove_region, run_requested_job
 from ui.widgets import confirm, region_name
 
 page_header(

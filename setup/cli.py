@@ -17,7 +17,7 @@ from gtcore.cli.arguments import OneLineParser, document_ranges, number
 from gtcore.errors import GtError
 from gtcore.regional_urls import format_api_urls
 from gtcore.target import Connection, Target
-from gtcore.workshop import SetupProgress, SetupReport, setup_workshop, teardown_workshop
+from gtcore.workshop import WorkshopProgress, WorkshopReport, provision_workshop, teardown_workshop
 
 _MARK = {
     "created": "+", "updated": "~", "written": "+", "recorded": "+", "deleted": "-",
@@ -34,7 +34,7 @@ class ProgressPrinter:
         self._last = ""
         self._shown = False
 
-    def __call__(self, event: SetupProgress) -> None:
+    def __call__(self, event: WorkshopProgress) -> None:
         if event.done is not None:
             step = event.done
             where = f" [{step.region}]" if step.region else ""
@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_report(report: SetupReport, args: argparse.Namespace, out: TextIO) -> None:
+def _print_report(report: WorkshopReport, args: argparse.Namespace, out: TextIO) -> None:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2), file=out)
         return
@@ -142,8 +142,8 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None,
                     from setup.deploy import make_deployer
 
                     deploy = make_deployer(target.profile)
-            report = setup_workshop(conn, progress=progress, load_data=not args.no_data,
-                                    deploy=deploy, timeout=args.timeout)
+            report = provision_workshop(conn, progress=progress, load_data=not args.no_data,
+                                        deploy=deploy, timeout=args.timeout)
         else:
             undeploy = None
             if not target.is_local:

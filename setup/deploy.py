@@ -122,7 +122,7 @@ def _run(runner: Runner, argv: list[str], env: dict[str, str], what: str,
 
 def make_deployer(profile: str | None = None, *,
                   runner: Runner = subprocess.run) -> Callable[[str, str], str]:
-    """A ``deploy(table, region) -> url`` for :func:`gtcore.workshop.setup_workshop`."""
+    """A ``deploy(table, region) -> url`` for :func:`gtcore.workshop.provision_workshop`."""
 
     def deploy(table: str, region: str) -> str:
         project = prepare_project(table, region)

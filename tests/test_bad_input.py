@@ -102,11 +102,11 @@ def test_loopback_guard_refuses_the_outside_world(loopback_only):
 def api_emulator():
     """A private emulator with the workshop set up (its own function and table)."""
     from gtcore.emulator.client import spawn_emulator
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     with spawn_emulator("fixed:20", replica_create_seconds=0.1) as emu:
         conn = Connection(Target(regions=REGIONS, table="global-serverless", endpoint=emu.endpoint))
-        assert setup_workshop(conn).ok
+        assert provision_workshop(conn).ok
         yield emu
 
 
@@ -174,6 +174,7 @@ def _check_answer(method: str, path: str, status: int, body: bytes, *, throttled
 
 @settings(FUZZ, max_examples=200)
 @given(request=api_requests())
+@pytest.mark.slow
 def test_regional_api_answers_every_request_without_crashing(api_emulator, request):
     method, path = request
     status, body, _ = _send(api_emulator.endpoint, method, path)
@@ -450,6 +451,7 @@ def live_table(api_emulator) -> tuple[str, str]:
 
 @FUZZ
 @given(data=st.data())
+@pytest.mark.slow
 def test_gtcore_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(
         data, config_files, live_table, monkeypatch):
     from gtcore.cli import main
@@ -475,6 +477,7 @@ def test_gtcore_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(
 
 @FUZZ
 @given(data=st.data())
+@pytest.mark.slow
 def test_setup_cli_bad_usage_is_exit_2_with_one_line_never_a_traceback(data, config_files,
                                                                       monkeypatch):
     from setup.cli import main
@@ -801,6 +804,7 @@ def test_injected_aws_errors_become_messages_that_say_what_to_do(kind):
             assert "hint:" in text, (name, text)
 
 
+@pytest.mark.slow  # 25 CLI runs; the same failures in process are the test above
 @pytest.mark.parametrize("kind", sorted(ADVICE))
 @pytest.mark.parametrize("command", [["status", "--no-api"], ["cloudwatch"], ["diff"],
                                      ["throttle", "eu-west-1"], ["unthrottle", "--all"]])

@@ -25,6 +25,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+pytestmark = pytest.mark.slow  # a streamlit server and chromium: seconds per test
 PAGES = {
     "": "Global Tables at a glance",
     "setup": "Setup",

@@ -21,12 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def workshop(emulator, unique_table):
     """A set-up workshop (table, replica, data, functions) on the session emulator."""
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     conn = Connection(
         Target(regions=tuple(REGIONS.split(",")), table=unique_table, endpoint=emulator.endpoint)
     )
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     return ["--endpoint", emulator.endpoint, "--regions", REGIONS, "--table", unique_table]
 
 
@@ -134,6 +134,7 @@ def test_json_error_document(capsys):
     assert captured.err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_python_dash_m_gtcore_real_exit_codes():
     """The real entry point, in a subprocess: one-line errors, no traceback, right codes."""
     with socket.socket() as s:

@@ -54,11 +54,11 @@ def assert_refused(done: subprocess.CompletedProcess, *words: str) -> str:
 
 @pytest.fixture
 def workshop(emulator, unique_table) -> list[str]:
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     conn = Connection(Target(regions=tuple(REGIONS.split(",")), table=unique_table,
                              endpoint=emulator.endpoint))
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     return ["--endpoint", emulator.endpoint, "--regions", REGIONS, "--table", unique_table]
 
 

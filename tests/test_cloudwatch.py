@@ -166,11 +166,11 @@ def test_build_queries_shape():
 
 def test_real_replication_publishes_latency_in_the_source_region(emulator, unique_table):
     """Writes replicated by the emulator (lag fixed:100) show up as ReplicationLatency."""
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     regions = ("us-west-2", "eu-west-1")
     conn = Connection(Target(regions=regions, table=unique_table, endpoint=emulator.endpoint))
-    assert setup_workshop(conn, load_data=False).ok
+    assert provision_workshop(conn, load_data=False).ok
     for i in range(5):
         conn.client("dynamodb", "eu-west-1").put_item(
             TableName=unique_table, Item={"PK": {"S": "user10"}, "SK": {"S": f"v{i}"}}

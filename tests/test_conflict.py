@@ -170,6 +170,7 @@ def test_set_mode_conflicts_converge_and_lose_writes(emulator, lab_conn) -> None
     assert "Item" not in item
 
 
+@pytest.mark.slow
 def test_increment_loses_updates_where_set_does_not(emulator, lab_conn) -> None:
     inc = ConflictLab(lab_conn, ConflictConfig(trials=4, mode="increment"))
     results = inc.run()
@@ -209,6 +210,7 @@ def test_stagger_makes_the_order_known_and_the_last_writer_wins(lab_conn) -> Non
         assert r.start_skew_ms < 20  # measured net of the deliberate stagger
 
 
+@pytest.mark.slow
 def test_writes_further_apart_than_the_lag_do_not_conflict(lab_conn) -> None:
     # 400 ms apart with 100 ms lag: the second write saw the first
     lab = ConflictLab(lab_conn, ConflictConfig(regions=REGIONS[:2], trials=2, stagger_ms=400))
@@ -241,6 +243,7 @@ def test_read_only_target_is_refused(emulator, unique_table) -> None:
         ConflictLab(conn, ConflictConfig(trials=1)).run()
 
 
+@pytest.mark.slow
 def test_conflict_cli(emulator, lab_conn, capsys, tmp_path) -> None:
     from gtcore.cli import main
 
@@ -260,6 +263,7 @@ def test_conflict_cli(emulator, lab_conn, capsys, tmp_path) -> None:
     assert main([*base, "--amounts", "1,-1"]) == 2  # set mode takes no amounts
 
 
+@pytest.mark.slow
 def test_isolated_writer_is_recorded_unknown_and_the_trial_diverges(emulator, lab_conn) -> None:
     lab = ConflictLab(lab_conn, ConflictConfig(regions=REGIONS[:2], trials=3,
                                                converge_timeout=0.5, settle=0.2)).start()

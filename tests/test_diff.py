@@ -41,6 +41,7 @@ def test_identical_replicas_report_nothing(emulator, unique_table):
     assert report.candidates == 0 and report.settled == 0
 
 
+@pytest.mark.slow
 def test_changes_behind_replications_back_are_found(emulator, unique_table):
     conn = _global_table(emulator, unique_table)
     _seed(conn, emulator)
@@ -88,6 +89,7 @@ def test_changes_behind_replications_back_are_found(emulator, unique_table):
     assert again.ok, again.summary()
 
 
+@pytest.mark.slow
 def test_in_flight_replication_is_not_reported_as_divergence(emulator, unique_table):
     conn = _global_table(emulator, unique_table, REGIONS[:2])
     _seed(conn, emulator, n=10)
@@ -104,6 +106,7 @@ def test_in_flight_replication_is_not_reported_as_divergence(emulator, unique_ta
     assert not report.diverged and report.ok
 
 
+@pytest.mark.slow
 def test_keys_that_keep_changing_are_unsettled_not_divergent(emulator, unique_table):
     conn = _global_table(emulator, unique_table, REGIONS[:2])
     _seed(conn, emulator, n=3)

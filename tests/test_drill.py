@@ -12,6 +12,7 @@ import pytest
 
 from gtcore.errors import ConfigError
 from gtcore.experiments.drill import DrillConfig, FailoverDrill, check_drill
+from gtcore.experiments.drill.checker import holds_expected
 from gtcore.history import History
 
 REGIONS = ("us-west-2", "eu-west-1")
@@ -48,6 +49,14 @@ def test_clean_drill_with_failover_passes_and_measures_rto() -> None:
     assert outage.rto_ms == pytest.approx(1520.0)
     assert v.rto_ms == pytest.approx(1520.0)
     assert "PASSED" in v.describe()
+
+
+def test_the_final_reads_wait_for_a_value_the_checker_accepts() -> None:
+    # acknowledged 1, then 2 with an unknown outcome: 1 or 2 will do, once every region agrees
+    h = _history([("a", "1", "ok", 0.0, 0.01), ("a", "2", "info", 0.5, 0.51)], {})
+    assert holds_expected(h, ["2", "2"]) and holds_expected(h, ["1", "1"])
+    assert not holds_expected(h, ["1", "2"])  # replication still catching up
+    assert not holds_expected(h, ["0", "0"])  # agreed, but on something older than acknowledged
 
 
 def test_lost_acknowledged_writes_fail_the_drill() -> None:
@@ -96,11 +105,11 @@ def workshop():
     """A private emulator (lag fixed:100) with the workshop's table, data and regional API."""
     from gtcore.emulator.client import spawn_emulator
     from gtcore.target import Connection, Target
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     with spawn_emulator("fixed:100", replica_create_seconds=0.2) as emu:
         conn = Connection(Target(regions=REGIONS, endpoint=emu.endpoint))
-        report = setup_workshop(conn)
+        report = provision_workshop(conn)
         assert report.ok, report.to_dict()
         yield emu, conn
         conn.close()
@@ -142,6 +151,7 @@ def _assert_failover_verdict(drill: FailoverDrill, video: str) -> None:
         assert item["thumb"]["S"] == drill.thumb and drill.thumb.endswith(".svg")
 
 
+@pytest.mark.slow
 def test_drill_across_an_isolated_region(workshop) -> None:
     emu, conn = workshop
     drill = FailoverDrill(conn, DrillConfig(video="02", interval=0.1, health_every=3))
@@ -164,6 +174,7 @@ def test_drill_across_an_isolated_region(workshop) -> None:
     _assert_failover_verdict(drill, "02")
 
 
+@pytest.mark.slow
 def test_drill_across_a_throttled_region(workshop) -> None:
     from gtcore.actions.throttle import restore_region, throttle_region
 
@@ -182,6 +193,7 @@ def test_drill_across_a_throttled_region(workshop) -> None:
     _assert_failover_verdict(drill, "03")
 
 
+@pytest.mark.slow
 def test_manual_switch_and_failback(workshop) -> None:
     _, conn = workshop
     drill = FailoverDrill(conn, DrillConfig(video="04", interval=0.1, auto_failback=False)).start()
@@ -201,6 +213,7 @@ def test_manual_switch_and_failback(workshop) -> None:
         drill.request_failover("ap-south-1")
 
 
+@pytest.mark.slow
 def test_drill_cli_throttles_and_restores(workshop, capsys, tmp_path) -> None:
     from gtcore.actions.throttle import throttle_state
     from gtcore.cli import main
@@ -222,6 +235,7 @@ def test_drill_cli_throttles_and_restores(workshop, capsys, tmp_path) -> None:
                  "--fail-region", "ap-south-1"]) == 2
 
 
+@pytest.mark.slow
 def test_conflict_through_the_regional_api(workshop) -> None:
     """The dashboard's guided demo: user100/AshlandValley, +1 in every region at once."""
     from gtcore.experiments.conflict import ConflictConfig, ConflictLab

@@ -16,6 +16,7 @@ from gtcore.emulator import Emulator, EmulatorError
 from gtcore.emulator.client import EmulatorControl
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_clear_line_and_exit_code_2() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -28,6 +29,7 @@ def test_port_in_use_is_one_clear_line_and_exit_code_2() -> None:
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_bad_lag_on_the_command_line_is_a_usage_error() -> None:
     done = subprocess.run([sys.executable, "-m", "gtcore.emulator", "--lag", "fast"],
                           capture_output=True, text=True, timeout=60)
@@ -40,6 +42,7 @@ def test_one_emulator_per_process(emulator) -> None:
         Emulator(port=0).start()
 
 
+@pytest.mark.slow
 def test_subprocess_emulator_is_driven_over_its_control_api(make_emulator) -> None:
     emu = make_emulator(lag="fixed:50")
     clients = make_global(emu.endpoint, "gt-proc", ("us-west-2", "eu-west-1"))
@@ -96,18 +99,19 @@ def test_boto3_finds_the_emulator_through_aws_endpoint_url(emulator, unique_tabl
     assert done.stdout.strip() == "2019.11.21"
 
 
+@pytest.mark.slow
 def test_each_tables_regional_api_is_its_own_function(make_emulator) -> None:
     """Two workshop tables in one emulator: throttling one table's function leaves the other's API up."""
     from gtcore.actions.throttle import restore_region, throttle_region
     from gtcore.regional_client import RegionalApi
     from gtcore.target import Connection, Target
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     emu = make_emulator()
     conns = {t: Connection(Target(("us-west-2", "eu-west-1"), table=t, endpoint=emu.endpoint))
              for t in ("global-serverless", "second-table")}
     for conn in conns.values():
-        setup_workshop(conn)
+        provision_workshop(conn)
     urls = {t: c.api_base_url("eu-west-1") for t, c in conns.items()}
     assert urls["global-serverless"].endswith("/_api/eu-west-1/api/")
     assert urls["second-table"].endswith("/_api/eu-west-1/second-table-dev/api/")

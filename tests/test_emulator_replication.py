@@ -204,6 +204,7 @@ def test_replication_latency_is_in_the_source_regions_cloudwatch(emulator, uniqu
                                            Dimensions=dims, Period=600, Statistics=["Average"], **window)["Datapoints"]
 
 
+@pytest.mark.slow
 def test_concurrent_writers_in_one_region_lose_no_update(emulator, unique_table) -> None:
     ddb = client(emulator.endpoint, "dynamodb", WEST)
     create_table(ddb, unique_table)

@@ -17,12 +17,14 @@ import threading
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from emulator_helpers import client, key, make_global, scan_all, wait_for
 
 from gtcore.actions.throttle import TAG, restore_all, throttle_states, throttled_regions
+from gtcore.emulator.client import EmulatorProcess, spawn_emulator
 from gtcore.errors import GtError
 from gtcore.experiments.lag_probe import PROBE_PK, LagProbe, ProbeConfig, all_pairs
 from gtcore.target import Connection, Target
@@ -40,6 +42,7 @@ def _probe(conn: Connection, *, samples: int, timeout: float) -> LagProbe:
     return LagProbe(conn, cfg)
 
 
+@pytest.mark.slow
 def test_probe_survives_a_region_isolated_mid_run_and_recovers_after_heal(emulator, unique_table):
     regions = REGIONS3
     make_global(emulator.endpoint, unique_table, regions)
@@ -74,6 +77,7 @@ def test_probe_survives_a_region_isolated_mid_run_and_recovers_after_heal(emulat
     assert len(frame) == 3 * 6
 
 
+@pytest.mark.slow
 def test_probe_against_a_region_isolated_from_the_start_fails_only_that_region(emulator,
                                                                              unique_table):
     regions = REGIONS3[:2]
@@ -94,17 +98,30 @@ def test_probe_against_a_region_isolated_from_the_start_fails_only_that_region(e
 # --- isolated regions during the failover drill ---------------------------------------------
 
 
-@pytest.fixture
-def workshop3(make_emulator):
-    """A private emulator with the workshop in three regions (its regional API serves it)."""
-    from gtcore.workshop import setup_workshop
+@pytest.fixture(scope="module")
+def private_emulator() -> Iterator[EmulatorProcess]:
+    """One private emulator (a subprocess) for this module's tests that isolate regions or
+    kill a process mid-throttle: they use their own tables and functions, so they can share it,
+    and the session's emulator never sees a region isolated."""
+    with spawn_emulator("fixed:100", replica_create_seconds=0.2) as emu:
+        yield emu
 
-    emu = make_emulator()
-    conn = Connection(Target(regions=REGIONS3, endpoint=emu.endpoint))
-    assert setup_workshop(conn).ok
-    yield emu, conn
+
+@pytest.fixture(scope="module")
+def _workshop3(private_emulator) -> Connection:
+    from gtcore.workshop import provision_workshop
+
+    conn = Connection(Target(regions=REGIONS3, endpoint=private_emulator.endpoint))
+    assert provision_workshop(conn).ok
+    return conn
+
+
+@pytest.fixture
+def workshop3(private_emulator, _workshop3):
+    """The private emulator with the workshop in three regions (its regional API serves it)."""
+    yield private_emulator, _workshop3
     for r in REGIONS3:  # whatever happened, no region stays isolated
-        emu.heal(r)
+        private_emulator.heal(r)
 
 
 def _bookmarks(conn: Connection, video: str) -> dict[str, str]:
@@ -117,6 +134,7 @@ def _bookmarks(conn: Connection, video: str) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_drill_fails_over_twice_when_regions_go_down_one_after_another(workshop3):
     from gtcore.experiments.drill import DrillConfig, FailoverDrill
 
@@ -152,6 +170,7 @@ def test_drill_fails_over_twice_when_regions_go_down_one_after_another(workshop3
           f"RTO {v.rto_ms:.0f} ms")
 
 
+@pytest.mark.slow
 def test_drill_keeps_writing_home_while_a_replica_is_isolated(workshop3):
     from gtcore.experiments.drill import DrillConfig, FailoverDrill
 
@@ -179,6 +198,7 @@ def test_drill_keeps_writing_home_while_a_replica_is_isolated(workshop3):
 # --- replication paused during 1,000 writes --------------------------------------------------
 
 
+@pytest.mark.slow
 def test_paused_replication_loses_no_acknowledged_write_and_replicas_converge(emulator,
                                                                             unique_table):
     regions = REGIONS3
@@ -315,8 +335,9 @@ def _run_child(endpoint: str, table: str, regions: list[str], *, die_before_set:
             child.wait()
 
 
-def test_killed_while_throttled_a_fresh_connection_finds_and_restores_exactly(make_emulator):
-    emu = make_emulator()
+@pytest.mark.slow
+def test_killed_while_throttled_a_fresh_connection_finds_and_restores_exactly(private_emulator):
+    emu = private_emulator
     table = "killed-while-throttled"
     name = f"{table}-dev"
     before = {"us-west-2": None, "eu-west-1": 7, "ap-southeast-2": 3}
@@ -344,8 +365,9 @@ def test_killed_while_throttled_a_fresh_connection_finds_and_restores_exactly(ma
     assert _concurrency(emu.endpoint, "eu-west-1", "someone-elses-function") == 5
 
 
-def test_killed_while_throttled_the_cli_shows_it_and_unthrottle_all_restores(make_emulator):
-    emu = make_emulator()
+@pytest.mark.slow
+def test_killed_while_throttled_the_cli_shows_it_and_unthrottle_all_restores(private_emulator):
+    emu = private_emulator
     table = "killed-cli"
     name = f"{table}-dev"
     before = {"us-west-2": 11, "eu-west-1": None, "ap-southeast-2": None}
@@ -373,9 +395,10 @@ def test_killed_while_throttled_the_cli_shows_it_and_unthrottle_all_restores(mak
     assert again.returncode == 0 and "nothing to restore" in again.stdout
 
 
+@pytest.mark.slow
 def test_killed_between_mark_and_throttle_leaves_nothing_changed_and_a_findable_mark(
-        make_emulator):
-    emu = make_emulator()
+        private_emulator):
+    emu = private_emulator
     table = "killed-mid-throttle"
     name = f"{table}-dev"
     for region in REGIONS3:

@@ -212,6 +212,7 @@ def _truth_coverage(frame, log, configured_ms: float) -> tuple[float, list]:
 
 
 @pytest.mark.parametrize("lag_ms,samples", [(100, 60), (400, 30)])
+@pytest.mark.slow
 def test_probe_accuracy_against_fixed_lag(
     emulator, probe_conn, delivery_log, lag_ms, samples
 ) -> None:
@@ -220,7 +221,7 @@ def test_probe_accuracy_against_fixed_lag(
     if lag_ms != 100:
         emulator.set_lag(f"fixed:{lag_ms}")
     try:
-        cfg = ProbeConfig(pairs=all_pairs(REGIONS), samples=samples, rate=5.0, timeout=5.0)
+        cfg = ProbeConfig(pairs=all_pairs(REGIONS), samples=samples, rate=10.0, timeout=5.0)
         probe = LagProbe(probe_conn, cfg)
         frame = probe.run()
     finally:
@@ -246,6 +247,7 @@ def test_probe_accuracy_against_fixed_lag(
         assert items == []
 
 
+@pytest.mark.slow
 def test_paused_replication_gives_recorded_timeouts(emulator, probe_conn, tmp_path) -> None:
     from gtcore.experiments.lag_probe import LagProbe
 

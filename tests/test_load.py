@@ -10,11 +10,15 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from gtcore.experiments.conflict import ConflictConfig, ConflictLab
 from gtcore.experiments.drill import DrillConfig, FailoverDrill
 from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, all_pairs
 from gtcore.target import Connection, Target
-from gtcore.workshop import setup_workshop
+from gtcore.workshop import provision_workshop
+
+pytestmark = pytest.mark.slow  # one load run, seconds long; its modules have fast tests elsewhere
 
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 
@@ -29,7 +33,7 @@ def _rss_kb(pid: int) -> int:
 def test_eight_probes_a_conflict_batch_and_a_drill_at_once(make_emulator):
     emu = make_emulator()
     conn = Connection(Target(regions=REGIONS, endpoint=emu.endpoint))
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     threads_before = threading.active_count()
     rss_before = _rss_kb(emu.process.pid)
 

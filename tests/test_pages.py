@@ -302,6 +302,7 @@ def test_aws_target_without_credentials_is_a_message_not_a_traceback(choice: Cho
     assert "hint" in errors.lower() or ":material/lightbulb:" in errors
 
 
+@pytest.mark.slow
 def test_three_regions_everywhere(choice: Choice) -> None:
     three = Choice(mode="emulator", regions=(*TWO, "ap-northeast-1"),
                    table=f"gt-pages3-{uuid.uuid4().hex[:6]}")
@@ -313,6 +314,7 @@ def test_three_regions_everywhere(choice: Choice) -> None:
         assert not at.error, (page, [e.value for e in at.error])
 
 
+@pytest.mark.slow
 def test_setup_adds_and_removes_a_replica_then_tears_everything_down(emulator) -> None:
     own = Choice(mode="emulator", regions=TWO, table=f"gt-setup-{uuid.uuid4().hex[:6]}")
     at = open_app(own, "pages/setup.py")
@@ -359,6 +361,7 @@ def test_sidebar_apply_changes_the_target(choice: Choice) -> None:
     assert any("no regions given" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_failover_drill_fails_over_and_loses_nothing(choice: Choice, conn: Connection) -> None:
     at = open_app(choice, "pages/region_failure.py")
     at.button(key="drill_start").click().run()

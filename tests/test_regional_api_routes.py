@@ -18,7 +18,7 @@ from gtcore.emulator.client import spawn_emulator
 from gtcore.errors import RegionUnavailableError
 from gtcore.regional_client import RegionalApi
 from gtcore.target import Connection, Target
-from gtcore.workshop import api_zip, sample_items, setup_workshop
+from gtcore.workshop import api_zip, provision_workshop, sample_items
 
 REGIONS = ("us-west-2", "eu-west-1")
 TABLE = "global-serverless"
@@ -29,7 +29,7 @@ FUNCTION = "global-serverless-dev"
 def emu():
     with spawn_emulator("fixed:50", replica_create_seconds=0.2) as emulator:
         conn = Connection(Target(regions=REGIONS, table=TABLE, endpoint=emulator.endpoint))
-        report = setup_workshop(conn)
+        report = provision_workshop(conn)
         assert report.ok, report.to_dict()
         yield emulator
 

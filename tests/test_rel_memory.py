@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from emulator_helpers import key, make_global
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamRecord
@@ -16,6 +17,7 @@ def _live(cls: type) -> int:
     return sum(1 for o in gc.get_objects() if type(o) is cls)
 
 
+@pytest.mark.slow
 def test_deleted_and_overwritten_items_do_not_stay_in_memory(emulator, unique_table):
     clients = make_global(emulator.endpoint, unique_table, ("us-west-2", "eu-west-1"),
                           StreamSpecification={"StreamEnabled": True,
@@ -52,6 +54,7 @@ def test_trimmed_stream_records_do_not_stay_in_memory(emulator, unique_table):
     assert grown <= kept + 5, f"{grown} stream records alive, {kept} kept in the stream"
 
 
+@pytest.mark.slow
 def test_reads_of_missing_items_and_deletes_leave_no_empty_buckets(emulator, unique_table):
     """moto keeps items per hash key in a defaultdict: a GetItem of a missing key, or deleting a
     hash key's last item, left an empty bucket behind for good."""

@@ -24,11 +24,11 @@ REGIONS = ("us-west-2", "eu-west-1")
 
 @pytest.fixture
 def workshop(emulator, unique_table) -> Iterator[Connection]:
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
     from ui import session
 
     conn = Connection(Target(regions=REGIONS, table=unique_table, endpoint=emulator.endpoint))
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     saved = list(session._provided)
     session.provide_emulator(emulator)
     yield conn

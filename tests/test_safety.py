@@ -166,10 +166,10 @@ def test_conflict_lab_writes_only_its_own_item(emulator, unique_table, recorder)
 
 @pytest.fixture
 def workshop(emulator, unique_table) -> Connection:
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     conn = _conn(emulator.endpoint, unique_table)
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     return conn
 
 
@@ -199,7 +199,7 @@ def test_read_only_sends_only_reads_and_refuses_every_change(workshop, emulator,
     from gtcore.cli import main
     from gtcore.experiments.conflict import ConflictConfig, ConflictLab
     from gtcore.experiments.drill import DrillConfig, FailoverDrill
-    from gtcore.workshop import remove_replica, setup_workshop, teardown_workshop
+    from gtcore.workshop import provision_workshop, remove_replica, teardown_workshop
 
     table = workshop.target.table
     before = _snapshot(workshop)
@@ -225,7 +225,7 @@ def test_read_only_sends_only_reads_and_refuses_every_change(workshop, emulator,
         "probe": lambda: LagProbe(ro, ProbeConfig(pairs=all_pairs(REGIONS), samples=1)).run(),
         "conflict": lambda: ConflictLab(ro, ConflictConfig(trials=1)).run(),
         "drill": lambda: FailoverDrill(ro, DrillConfig(interval=0.1)).run(0.5),
-        "setup": lambda: setup_workshop(ro),
+        "setup": lambda: provision_workshop(ro),
         "teardown": lambda: teardown_workshop(ro, force=True),
         "remove replica": lambda: remove_replica(ro, "eu-west-1", force=True),
         "put item": lambda: ro.client("dynamodb", "us-west-2").put_item(
@@ -290,6 +290,7 @@ def _functions(endpoint: str, region: str) -> dict[str, tuple[int | None, dict[s
     return out
 
 
+@pytest.mark.slow
 def test_throttle_touches_only_the_target_function_in_the_target_regions(emulator, unique_table,
                                                                          recorder, monkeypatch):
     from gtcore.cli import main
@@ -335,17 +336,18 @@ def test_throttle_touches_only_the_target_function_in_the_target_regions(emulato
     assert _functions(emulator.endpoint, "ap-southeast-2")[mine][0] == 9
 
 
+@pytest.mark.slow
 def test_setup_down_and_replica_removal_touch_only_the_target(make_emulator, recorder,
                                                               monkeypatch):
-    from gtcore.workshop import remove_replica, setup_workshop
+    from gtcore.workshop import provision_workshop, remove_replica
     from setup.cli import main as setup_main
 
     emu = make_emulator()
     ep = emu.endpoint
     regions3 = ("us-west-2", "eu-west-1", "ap-southeast-2")
     mine, theirs = "wk-mine", "wk-mine-other"
-    assert setup_workshop(_conn(ep, mine, regions3)).ok
-    assert setup_workshop(_conn(ep, theirs, REGIONS)).ok  # also made by setup, another name
+    assert provision_workshop(_conn(ep, mine, regions3)).ok
+    assert provision_workshop(_conn(ep, theirs, REGIONS)).ok  # also made by setup, another name
     plain = client(ep, "dynamodb", "us-west-2")
     create_table(plain, "wk-min")  # a prefix of ours, not made by setup
     create_table(client(ep, "dynamodb", "eu-west-1"), mine + "x")
@@ -500,6 +502,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_streamlit_dashboard_listens_on_loopback_only(tmp_path):
     port = _free_port()
     env = {**os.environ, "HOME": str(tmp_path)}

@@ -211,6 +211,7 @@ GTCORE_COMMANDS = [
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
+@pytest.mark.slow
 def test_cli_output_and_exports_never_show_credentials(echo_server, secret_env, tmp_path,
                                                         json_flag):
     from gtcore.cli import main
@@ -238,14 +239,15 @@ def test_cli_output_and_exports_never_show_credentials(echo_server, secret_env, 
 
 @pytest.fixture
 def workshop(make_emulator, secret_env):
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     emu = make_emulator()
     conn = Connection(Target(regions=REGIONS, endpoint=emu.endpoint))
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
     return emu
 
 
+@pytest.mark.slow
 def test_successful_runs_and_their_exports_never_show_credentials(workshop, secret_env,
                                                                    tmp_path):
     from gtcore.cli import main
@@ -292,6 +294,7 @@ def _python_m(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Com
                           cwd=cwd, env=env, timeout=120)
 
 
+@pytest.mark.slow
 def test_processes_with_secrets_in_env_and_profile_never_print_them(echo_server, tmp_path):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GT_"))}
     base.update(PYTHONPATH=str(ROOT), AWS_EC2_METADATA_DISABLED="true",
@@ -356,6 +359,7 @@ def _all_text(node: Any) -> Iterator[str]:
         yield from _all_text(child)
 
 
+@pytest.mark.slow
 def test_dashboard_pages_never_show_credentials(echo_server, secret_env, emulator):
     from streamlit.testing.v1 import AppTest
 

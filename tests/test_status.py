@@ -180,14 +180,15 @@ def test_status_is_concurrent_and_read_only_safe(endpoint):
     assert all("function" in r.errors for r in report.regions)  # no function deployed here
 
 
+@pytest.mark.slow
 def test_status_of_a_workshop_on_the_emulator_end_to_end(emulator, unique_table):
     """Real replicas, the real regional API, then a throttled and an isolated region."""
     from gtcore.actions.throttle import restore_region, throttle_region
-    from gtcore.workshop import setup_workshop
+    from gtcore.workshop import provision_workshop
 
     regions = ("us-west-2", "eu-west-1", "ap-southeast-2")
     conn = Connection(Target(regions=regions, table=unique_table, endpoint=emulator.endpoint))
-    assert setup_workshop(conn).ok
+    assert provision_workshop(conn).ok
 
     report = table_status(conn, count=True)
     assert report.ok, [(r.region, r.error, r.errors) for r in report.regions]

@@ -9,9 +9,9 @@ import streamlit as st
 
 from gtcore.errors import GtError
 from gtcore.experiments.conflict import ConflictConfig, ConflictLab, TrialResult
+from gtcore.harness import DEMO_PK, DEMO_SK
 from gtcore.history import History
 from ui import charts, session
-from ui.harness import DEMO_PK, DEMO_SK
 from ui.messages import show_error
 from ui.widgets import chip_html, plot, region_name
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from gtcore.background import BackgroundCall
 from gtcore.errors import GtError
+from gtcore.harness import Harness
 from gtcore.probes.diff import DiffProgress, DiffReport, diff_replicas, plain_item
 from gtcore.regional_client import ApiReply
 from ui import charts, session
-from ui.harness import Harness
-from ui.jobs import BackgroundJob
 from ui.layout import region_columns
 from ui.messages import show_error
 from ui.widgets import plot, region_header
@@ -38,19 +37,7 @@ def items_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
 def read_everywhere(pk: str | None, consistent: bool) -> dict[str, ApiReply | GtError]:
     """Query `pk` (or scan when None) through every region's API, concurrently."""
     h = Harness.for_connection(session.connection())
-    regions = list(session.choice().regions)
-
-    def one(region: str) -> ApiReply | GtError:
-        api = h.apis.get(region)
-        if api is None:
-            return GtError(h.missing.get(region, "no regional API"), region=region)
-        try:
-            return api.query(pk, consistent=consistent) if pk else api.scan(consistent=consistent)
-        except GtError as err:
-            return err
-
-    with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
-        return dict(zip(regions, pool.map(one, regions), strict=True))
+    return h.read_everywhere(session.choice().regions, pk, consistent=consistent)
 
 
 def read_from_form() -> None:
@@ -86,7 +73,7 @@ def side_by_side(replies: dict[str, ApiReply | GtError]) -> None:
 def start_diff() -> None:
     """Button callback: compare the replicas in a background thread."""
     settle_seconds = float(st.session_state.get("diff_settle", 3.0))
-    old: BackgroundJob | None = st.session_state.get(DIFF_KEY)
+    old: BackgroundCall | None = st.session_state.get(DIFF_KEY)
     if old is not None and old.running:
         old.cancel()
     conn = session.connection()
@@ -95,15 +82,15 @@ def start_diff() -> None:
         return diff_replicas(conn, settle_seconds=settle_seconds, progress=progress,
                              cancel=cancel)
 
-    st.session_state[DIFF_KEY] = BackgroundJob("replica diff", work).start()
+    st.session_state[DIFF_KEY] = BackgroundCall("replica diff", work).start()
 
 
-def diff_job() -> BackgroundJob | None:
+def diff_job() -> BackgroundCall | None:
     return st.session_state.get(DIFF_KEY)
 
 
-def diff_progress(job: BackgroundJob) -> None:
-    p: DiffProgress | None = job.progress
+def diff_progress(job: BackgroundCall) -> None:
+    p: DiffProgress | None = job.progress()
     if job.running:
         if p is None:
             st.progress(0.0, text="Starting…")

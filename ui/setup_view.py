@@ -1,8 +1,8 @@
-"""Setup pieces: automatic setup on the emulator, setup/teardown with progress, the catalog."""
+"""Setup page pieces: provisioning and teardown with progress, replicas added and removed, and
+the dashboard provisioning the emulator by itself (once per table and region set)."""
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,33 +13,31 @@ import streamlit as st
 from gtcore.errors import GtError
 from gtcore.target import Connection, Target
 from gtcore.workshop import (
-    SetupProgress,
-    SetupReport,
-    catalog,
+    WorkshopProgress,
+    WorkshopReport,
+    provision_workshop,
     remove_replica,
-    setup_workshop,
     teardown_workshop,
-    thumbnail_data_uri,
 )
 from ui import session
 from ui.messages import show_error
 
-Job = Callable[[Callable[[SetupProgress], None]], SetupReport]
+Job = Callable[[Callable[[WorkshopProgress], None]], WorkshopReport]
 
 
 @st.cache_resource(show_spinner=False)
-def _auto_setup_registry() -> tuple[threading.Lock, set[tuple[str, str, tuple[str, ...]]]]:
+def _auto_provision_registry() -> tuple[threading.Lock, set[tuple[str, str, tuple[str, ...]]]]:
     """Process-wide: which (endpoint, table, regions) the dashboard already set up by itself."""
     return threading.Lock(), set()
 
 
-def run_with_progress(label: str, job: Job, *, expanded: bool = True) -> SetupReport | None:
+def run_with_progress(label: str, job: Job, *, expanded: bool = True) -> WorkshopReport | None:
     """Run a setup job in this script run, showing each step as it happens."""
     with st.status(label, expanded=expanded) as box:
         bar = st.progress(0.0)
         line = st.empty()
 
-        def progress(p: SetupProgress) -> None:
+        def progress(p: WorkshopProgress) -> None:
             if p.fraction is not None:
                 bar.progress(min(1.0, max(0.0, p.fraction)))
             where = f"**{p.region}** · " if p.region else ""
@@ -60,14 +58,14 @@ def run_with_progress(label: str, job: Job, *, expanded: bool = True) -> SetupRe
     return report
 
 
-def report_table(report: SetupReport) -> None:
+def report_table(report: WorkshopReport) -> None:
     rows = [{"step": s.action, "region": s.region or "", "outcome": s.outcome,
              "detail": s.detail, "seconds": round(s.seconds, 1)} for s in report.steps]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def setup_job(conn: Connection, *, load_data: bool = True) -> Job:
-    return lambda progress: setup_workshop(conn, progress=progress, load_data=load_data)
+def provision_job(conn: Connection, *, load_data: bool = True) -> Job:
+    return lambda progress: provision_workshop(conn, progress=progress, load_data=load_data)
 
 
 def teardown_job(conn: Connection) -> Job:
@@ -82,12 +80,12 @@ def ask_for(job: str) -> None:
     st.session_state[JOB_KEY] = job
 
 
-def _page_sets_up(regions: tuple[str, ...]) -> None:
+def _page_provisions(regions: tuple[str, ...]) -> None:
     """The Setup page runs this region set's job itself: automatic setup need not."""
     c = session.choice()
     if c.is_emulator:
         target = session.target_for(replace(c, regions=regions))
-        _auto_setup_registry()[1].add(_registry_key(target))
+        _auto_provision_registry()[1].add(_registry_key(target))
 
 
 def _registry_key(target: Target) -> tuple[str, str, tuple[str, ...]]:
@@ -99,7 +97,7 @@ def add_region() -> None:
     region = st.session_state.get("setup_add_region")
     c = session.choice()
     if region and region not in c.regions:
-        _page_sets_up((*c.regions, region))
+        _page_provisions((*c.regions, region))
         session.update_choice(regions=(*c.regions, region))
         st.session_state[JOB_KEY] = f"add:{region}"
 
@@ -110,7 +108,7 @@ def remove_region() -> None:
     c = session.choice()
     if region and region in c.regions and len(c.regions) > 1:
         remaining = tuple(r for r in c.regions if r != region)
-        _page_sets_up(remaining)
+        _page_provisions(remaining)
         session.update_choice(regions=remaining)
         st.session_state[JOB_KEY] = f"remove:{region}"
 
@@ -130,18 +128,18 @@ def run_requested_job() -> None:
         show_error(err)
         return
     if job == "setup":
-        run_with_progress("Setting up the workshop", setup_job(conn))
+        run_with_progress("Setting up the workshop", provision_job(conn))
     elif job == "teardown":
         run_with_progress("Tearing down", teardown_job(conn))
     elif job.startswith("add:"):
-        run_with_progress(f"Adding a replica in {job[4:]}", setup_job(conn, load_data=False))
+        run_with_progress(f"Adding a replica in {job[4:]}", provision_job(conn, load_data=False))
     elif job.startswith("remove:"):
         region = job.split(":", 1)[1]
         run_with_progress(f"Removing the replica in {region}",
                           lambda progress: remove_replica(conn, region, progress=progress))
 
 
-def auto_setup() -> None:
+def auto_provision() -> None:
     """On the emulator, set the workshop up once per table and region set, with progress.
 
     Real AWS is never changed without a click on the Setup page.
@@ -154,7 +152,7 @@ def auto_setup() -> None:
         show_error(err)
         return
     key = _registry_key(conn.target)
-    lock, done = _auto_setup_registry()
+    lock, done = _auto_provision_registry()
     if key in done:
         return
     with lock:
@@ -162,25 +160,7 @@ def auto_setup() -> None:
             return
         report = run_with_progress(
             f"Setting up the workshop on the local emulator ({', '.join(key[2])})",
-            setup_job(conn), expanded=False)
+            provision_job(conn), expanded=False)
         done.add(key)
     if report is not None and report.ok:
         st.toast("Workshop ready on the local emulator", icon=":material/check_circle:")
-
-
-def catalog_grid(columns: int = 6) -> None:
-    """The twelve sample titles with their shipped thumbnails (no internet needed)."""
-    try:
-        titles = catalog()
-    except GtError as err:
-        show_error(err)
-        return
-    for start in range(0, len(titles), columns):
-        cols = st.columns(columns)
-        for entry, col in zip(titles[start:start + columns], cols, strict=False):
-            uri = thumbnail_data_uri(entry["thumb"])
-            image = (f'<img src="{uri}" style="width:100%;border-radius:6px" '
-                     f'alt="{html.escape(entry["title"])}"/>' if uri else "")
-            col.markdown(f'{image}<div style="font-weight:700;text-align:center">'
-                         f'{html.escape(entry["sk"])} · {html.escape(entry["title"])}</div>',
-                         unsafe_allow_html=True)

@@ -6,7 +6,7 @@ that judges the history afterwards (so an exported history can be re-checked).
 - :mod:`gtcore.experiments.conflict` - concurrent writes to one item: who wins, what is lost;
 - :mod:`gtcore.experiments.drill` - the workshop's video player failing over between regions.
 
-Shared by the three: :mod:`~gtcore.experiments.background` (the run's lifecycle: start, cancel,
+Shared by the three: :mod:`gtcore.background` (the run's lifecycle: start, cancel,
 wait, final state), :mod:`~gtcore.experiments.outcome` (an exception -> ``fail`` or ``info``),
 :mod:`~gtcore.experiments.validation` (configuration rules) and
 :mod:`~gtcore.experiments.export` (results to files).

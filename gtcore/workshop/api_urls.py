@@ -10,7 +10,7 @@ from gtcore import apis
 from gtcore.errors import GtError
 from gtcore.regional_client import RegionalApi
 from gtcore.regional_urls import check_api_url
-from gtcore.workshop.report import ProgressFn, SetupReport, _Run
+from gtcore.workshop.report import ProgressFn, WorkshopReport, _Run
 
 DeployFn = Callable[[str, str], str]  # (table, region) -> API URL
 UndeployFn = Callable[[str, str], bool]  # (table, region) -> deleted something
@@ -22,7 +22,7 @@ def ensure_api_urls(
     deploy: DeployFn | None = None,
     discover: bool = True,
     progress: ProgressFn | None = None,
-) -> SetupReport:
+) -> WorkshopReport:
     """The AWS half of the regional API step: deploy or discover each region's API, record it.
 
     With ``deploy(table, region) -> url`` (``setup --deploy-api``: ``chalice deploy``) every

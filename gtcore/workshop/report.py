@@ -1,4 +1,4 @@
-"""What setup and teardown tell: progress events, the steps they took, the final report."""
+"""What provisioning and teardown tell: progress events, the steps they took, the final report."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# What changed things, for SetupReport.changed.
+# What changed things, for WorkshopReport.changed.
 CHANGED = frozenset({"created", "updated", "written", "deleted", "recorded"})
 
 
 @dataclass(frozen=True)
-class SetupProgress:
+class WorkshopProgress:
     """One progress event: ``fraction`` of the whole job done (0..1), what is happening now."""
 
     step: str
@@ -23,7 +23,7 @@ class SetupProgress:
     done: Step | None = None  # set when a step has just finished
 
 
-ProgressFn = Callable[[SetupProgress], None]
+ProgressFn = Callable[[WorkshopProgress], None]
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Step:
 
 
 @dataclass
-class SetupReport:
+class WorkshopReport:
     operation: str  # "up" or "down"
     target: str
     steps: list[Step] = field(default_factory=list)
@@ -94,12 +94,12 @@ class SetupReport:
 
 
 class _Run:
-    """Bookkeeping shared by setup and teardown: steps, progress, timing."""
+    """Bookkeeping shared by provisioning and teardown: steps, progress, timing."""
 
     def __init__(self, conn: Any, operation: str, progress: ProgressFn | None, total: int):
         self.conn = conn
         self.target = conn.target
-        self.report = SetupReport(operation, self.target.describe())
+        self.report = WorkshopReport(operation, self.target.describe())
         self._progress = progress
         self._total = max(total, 1)
         self._done = 0
@@ -111,7 +111,7 @@ class _Run:
              replicas: dict[str, str] | None = None, done: Step | None = None) -> None:
         if self._progress is not None:
             fraction = min(self._done / self._total, 1.0)
-            self._progress(SetupProgress(step, message, region, fraction, replicas, done))
+            self._progress(WorkshopProgress(step, message, region, fraction, replicas, done))
 
     def record(self, action: str, region: str | None, outcome: str, detail: str = "",
                started: float | None = None) -> Step:
@@ -123,10 +123,10 @@ class _Run:
                   done=step)
         return step
 
-    def finish(self) -> SetupReport:
+    def finish(self) -> WorkshopReport:
         self.report.seconds = time.monotonic() - self._start
         if self._progress is not None:
-            self._progress(SetupProgress("done", self.report.summary(), None, 1.0))
+            self._progress(WorkshopProgress("done", self.report.summary(), None, 1.0))
         return self.report
 
     def ddb(self, region: str) -> Any:

@@ -9,7 +9,7 @@ from gtcore import apis
 from gtcore.errors import ConfigError, NotFoundError, ReadOnlyError, wrap
 from gtcore.workshop.api_urls import UndeployFn
 from gtcore.workshop.functions import _remove_functions
-from gtcore.workshop.report import ProgressFn, SetupReport, _Run
+from gtcore.workshop.report import ProgressFn, WorkshopReport, _Run
 from gtcore.workshop.table import (
     _deadline,
     _delete_replica,
@@ -36,8 +36,8 @@ def teardown_workshop(
     force: bool = False,
     undeploy: UndeployFn | None = None,
     timeout: float | None = None,
-) -> SetupReport:
-    """Remove what :func:`setup_workshop` made, replicas first, and nothing else.
+) -> WorkshopReport:
+    """Remove what :func:`provision_workshop` made, replicas first, and nothing else.
 
     The table is removed only when it carries setup's tag (or ``force=True``); replicas in
     regions outside ``conn.target.regions`` are kept, and then so is the home table. On the
@@ -115,7 +115,7 @@ def remove_replica(
     force: bool = False,
     remove_api: bool = True,
     timeout: float | None = None,
-) -> SetupReport:
+) -> WorkshopReport:
     """Remove one replica (``region``) of the target's table, and nothing else.
 
     The request goes through another member region of ``conn.target.regions`` (so any replica,

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gtcore.background import BackgroundRun
 from gtcore.errors import ConfigError, GtError, ReadOnlyError, wrap
-from gtcore.experiments.background import BackgroundRun
 from gtcore.experiments.conflict.checker import TrialResult, judge_trial, summarize_trials, trials_frame
 from gtcore.experiments.conflict.config import CONFLICT_PK, ConflictConfig
 from gtcore.experiments.conflict.ports import Port, open_ports

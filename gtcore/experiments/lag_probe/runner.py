@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gtcore.background import BackgroundRun
 from gtcore.errors import GtError, ReadOnlyError, wrap
-from gtcore.experiments.background import BackgroundRun
 from gtcore.experiments.export import records, save
 from gtcore.experiments.lag_probe.checker import LagSample, make_sample, samples_frame, summarize
 from gtcore.experiments.lag_probe.config import ProbeConfig

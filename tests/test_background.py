@@ -1,11 +1,13 @@
-"""BackgroundJob: progress is visible while it runs, results and GtErrors arrive, cancel works."""
+"""BackgroundCall: progress is visible while it runs, results and GtErrors arrive, cancel works."""
 
 from __future__ import annotations
 
 import threading
 
-from gtcore.errors import GtError, NotFoundError
-from ui.jobs import BackgroundJob
+import pytest
+
+from gtcore.background import BackgroundCall
+from gtcore.errors import ConfigError, GtError, NotFoundError
 
 
 def test_progress_then_result() -> None:
@@ -18,9 +20,9 @@ def test_progress_then_result() -> None:
         release.wait(5)
         return 42
 
-    job = BackgroundJob("demo", work).start()
+    job = BackgroundCall("demo", work).start()
     assert step.wait(5)
-    assert job.progress == "half"
+    assert job.progress() == "half"
     assert job.running and job.result is None
     release.set()
     assert job.wait(5)
@@ -31,14 +33,14 @@ def test_gt_errors_and_crashes_become_errors() -> None:
     def missing(progress, cancel):
         raise NotFoundError("no table", hint="run setup")
 
-    job = BackgroundJob("missing", missing).start()
+    job = BackgroundCall("missing", missing).start()
     job.wait(5)
     assert isinstance(job.error, NotFoundError) and job.error.hint == "run setup"
 
     def bug(progress, cancel):
         raise ZeroDivisionError("oops")
 
-    job = BackgroundJob("bug", bug).start()
+    job = BackgroundCall("bug", bug).start()
     job.wait(5)
     assert isinstance(job.error, GtError) and "ZeroDivisionError" in job.error.message
 
@@ -47,7 +49,16 @@ def test_cancel_reaches_the_work() -> None:
     def work(progress, cancel):
         return "cancelled" if cancel.wait(5) else "timed out"
 
-    job = BackgroundJob("cancel", work).start()
+    job = BackgroundCall("cancel", work).start()
     job.cancel()
     job.wait(5)
     assert job.result == "cancelled"
+
+
+def test_a_call_is_idle_until_started_and_starts_only_once() -> None:
+    job = BackgroundCall("once", lambda progress, cancel: 1)
+    assert not job.running and job.progress() is None
+    job.start()
+    with pytest.raises(ConfigError, match="already started"):
+        job.start()
+    assert job.wait(5) and job.result == 1

@@ -18,10 +18,10 @@ from gtcore.regional_client import RegionalApi
 from gtcore.target import Connection, Target
 from gtcore.workshop import (
     CREATED_BY,
-    SetupProgress,
+    WorkshopProgress,
+    provision_workshop,
     remove_replica,
     sample_items,
-    setup_workshop,
     teardown_workshop,
 )
 from gtcore.workshop.catalog_media import localize
@@ -74,6 +74,7 @@ def _run_cli(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_up_up_down_two_regions(emu):
     table = "global-serverless"
     where = ["--endpoint", emu.endpoint, "--regions", ",".join(TWO)]
@@ -113,11 +114,12 @@ def test_cli_up_up_down_two_regions(emu):
     assert code == 0 and "Nothing was changed" in out
 
 
+@pytest.mark.slow
 def test_three_regions_with_progress_then_teardown(emu):
     table = "gs-three"
     conn = _conn(emu, THREE, table)
-    events: list[SetupProgress] = []
-    report = setup_workshop(conn, progress=events.append)
+    events: list[WorkshopProgress] = []
+    report = provision_workshop(conn, progress=events.append)
     assert report.ok and report.changed, report.to_dict()
 
     fractions = [e.fraction for e in events if e.fraction is not None]
@@ -142,7 +144,7 @@ def test_three_regions_with_progress_then_teardown(emu):
         ResourceArn=desc["TableArn"])["Tags"]
     assert CREATED_BY in tags
 
-    again = setup_workshop(conn)
+    again = provision_workshop(conn)
     assert not again.changed and again.ok
     assert "nothing to do" in again.summary()
 
@@ -156,10 +158,11 @@ def test_three_regions_with_progress_then_teardown(emu):
         assert f"{table}-dev" not in _functions(emu, region)
 
 
+@pytest.mark.slow
 def test_up_never_overwrites_items_and_adds_a_region_later(emu):
     table = "gs-grow"
     conn2 = _conn(emu, TWO, table)
-    assert setup_workshop(conn2).ok
+    assert provision_workshop(conn2).ok
     ddb = _client(emu, "dynamodb", "eu-west-1")
     ddb.put_item(TableName=table, Item={"PK": {"S": "user100"}, "SK": {"S": "AshlandValley"},
                                         "Bookmark": {"N": "42"}})
@@ -167,7 +170,7 @@ def test_up_never_overwrites_items_and_adds_a_region_later(emu):
     emu.wait_replicated(timeout=5)
 
     conn3 = _conn(emu, THREE, table)
-    report = setup_workshop(conn3)
+    report = provision_workshop(conn3)
     assert report.ok
     changed = {(s.action, s.region) for s in report.steps if s.outcome in ("created", "written")}
     assert changed == {
@@ -224,19 +227,20 @@ def test_up_refuses_a_table_with_another_key(emu):
         BillingMode="PAY_PER_REQUEST",
     )
     with pytest.raises(ConfigError, match="not PK"):
-        setup_workshop(_conn(emu, TWO, table))
+        provision_workshop(_conn(emu, TWO, table))
     assert not _table_exists(emu, "eu-west-1", table)
 
 
 def test_read_only_target_is_refused(emu):
     conn = _conn(emu, TWO, "gs-ro", read_only=True)
     with pytest.raises(ReadOnlyError):
-        setup_workshop(conn)
+        provision_workshop(conn)
     with pytest.raises(ReadOnlyError):
         teardown_workshop(conn)
     assert not _table_exists(emu, "us-west-2", "gs-ro")
 
 
+@pytest.mark.slow
 def test_python_m_setup_as_a_command(emu, tmp_path):
     where = ["--endpoint", emu.endpoint, "--regions", ",".join(TWO), "--table", "gs-cmd"]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GTCORE_HOME": str(tmp_path / "g"),
@@ -252,10 +256,11 @@ def test_python_m_setup_as_a_command(emu, tmp_path):
         assert "testing" not in done.stdout + done.stderr  # no credentials in the output
 
 
+@pytest.mark.slow
 def test_remove_one_replica(emu):
     table = "gs-remove-one"
     conn = _conn(emu, THREE, table)
-    assert setup_workshop(conn, load_data=False).ok
+    assert provision_workshop(conn, load_data=False).ok
 
     report = remove_replica(conn, "ap-southeast-2")
     assert [(s.action, s.region, s.outcome) for s in report.steps] == [
@@ -276,7 +281,7 @@ def test_remove_one_replica(emu):
         remove_replica(_conn(emu, ("eu-west-1",), table), "eu-west-1")
 
     # Setup again re-adds the missing copies from the one that is left (no new table).
-    again = setup_workshop(_conn(emu, TWO, table), load_data=False)
+    again = provision_workshop(_conn(emu, TWO, table), load_data=False)
     assert [(s.region, s.outcome) for s in again.steps[:2]] == [
         ("eu-west-1", "exists"), ("us-west-2", "created")]
     # And down (no --force needed: setup tagged every copy it made) finds the table anywhere.

@@ -1,4 +1,5 @@
-"""``setup up``: create what the workshop needs, in order (see :mod:`gtcore.workshop`)."""
+"""Provisioning (``python -m setup up``): create what the workshop needs, in order (see
+:mod:`gtcore.workshop`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from gtcore.errors import ReadOnlyError
 from gtcore.workshop.api_urls import DeployFn, _check_apis, _ensure_api_urls
 from gtcore.workshop.catalog_media import localize
 from gtcore.workshop.functions import _ensure_functions
-from gtcore.workshop.report import ProgressFn, SetupReport, _Run
+from gtcore.workshop.report import ProgressFn, WorkshopReport, _Run
 from gtcore.workshop.sample_data import sample_items
 from gtcore.workshop.sample_load import _load_items, _verify_items
 from gtcore.workshop.table import _ensure_replicas, _ensure_table, _find_anchor, _wait_seconds
 
 
-def setup_workshop(
+def provision_workshop(
     conn: Any,
     *,
     progress: ProgressFn | None = None,
@@ -24,7 +25,7 @@ def setup_workshop(
     discover: bool = True,
     timeout: float | None = None,
     sample_path: Path | str | None = None,
-) -> SetupReport:
+) -> WorkshopReport:
     """Create what the workshop needs on ``conn.target``; see the package docstring.
 
     ``deploy(table, region) -> url`` deploys the regional API to AWS (the CLI passes one that

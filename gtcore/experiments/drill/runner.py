@@ -1,24 +1,6 @@
-"""Failover drill: the workshop's video player, as code, with a verdict.
+"""Failover drill run: the player's ticks, failover and failback, the final re-reads.
 
-A viewer watches a video.  Every ``interval`` (500 ms as in the workshop) it sets the user's
-bookmark (``PK=user10``, ``SK=<video id>``, ``bookmark`` = the fraction watched, a string such
-as ``"0.013889"``) through the *active* region's regional API, then reads the bookmark back from
-every region, as the player page shows it.
-
-* After ``fail_after`` consecutive failed writes (default 3) it fails over to the next healthy
-  region (a real ``/health`` check, which reads the table, in region order after the active
-  one) and writes there at once, without waiting for the next tick.  The workshop's player
-  needed 30 failures, and only by accident.
-* While away from home it checks home's health every ``health_every`` ticks and fails back
-  after ``healthy_needed`` good checks in a row (``auto_failback``), or when asked
-  (:meth:`FailoverDrill.request_failback`).
-
-Everything goes into a :class:`~gtcore.history.History`; :func:`check_drill` judges it:
-after the drill the replicas are re-read until they agree, and then every region must hold the
-last acknowledged bookmark (or a later write whose outcome was unknown).  Acknowledged writes
-that the converged state does not reflect are lost: that count is the RPO and it must be 0.
-RTO is measured per outage from the first failed write to the first acknowledged write after
-it (``elsewhere`` tells whether that was in another region, i.e. a failover).
+See :mod:`gtcore.experiments.drill` for what the drill does and :mod:`.checker` for the verdict.
 """
 
 from __future__ import annotations
@@ -28,231 +10,22 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gtcore.background import BackgroundRun
 from gtcore.errors import ConfigError, GtError, ReadOnlyError
-from gtcore.experiments.background import BackgroundRun
+from gtcore.experiments.drill.checker import DrillVerdict, check_drill, holds_expected
+from gtcore.experiments.drill.config import EXPERIMENT, DrillConfig
 from gtcore.experiments.export import save
 from gtcore.experiments.outcome import classify
-from gtcore.experiments.validation import require
-from gtcore.history import History, Op, jsonable
+from gtcore.history import History
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from gtcore.target import Connection
-
-__all__ = [
-    "DrillConfig",
-    "DrillState",
-    "DrillVerdict",
-    "FailoverDrill",
-    "LogEntry",
-    "Outage",
-    "RegionView",
-    "check_drill",
-]
-
-EXPERIMENT = "drill"
-
-
-@dataclass(frozen=True)
-class DrillConfig:
-    """How the viewer behaves.  ``regions`` empty means the target's regions (home first)."""
-
-    regions: tuple[str, ...] = ()
-    user: str = "user10"
-    video: str = "01"
-    thumb: str | None = None  # None: the video's thumbnail from the sample catalog
-    interval: float = 0.5
-    fail_after: int = 3
-    health_every: int = 4
-    healthy_needed: int = 2
-    auto_failback: bool = True
-    api_timeout: float = 2.0
-    video_seconds: float = 3600.0
-    converge_timeout: float = 20.0
-    duration: float | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regions", tuple(dict.fromkeys(self.regions)))
-        require([
-            (bool(self.user) and bool(self.video), "user and video must not be empty"),
-            (self.thumb is None or bool(self.thumb), "thumb must not be empty"),
-            (0.01 <= self.interval <= 60, "interval must be between 0.01 and 60 seconds"),
-            (self.fail_after >= 1, "fail_after must be at least 1"),
-            (self.health_every >= 1, "health_every must be at least 1"),
-            (self.healthy_needed >= 1, "healthy_needed must be at least 1"),
-            (self.api_timeout > 0, "api_timeout must be positive"),
-            (self.video_seconds > 0, "video_seconds must be positive"),
-            (self.converge_timeout > 0, "converge_timeout must be positive"),
-            (self.duration is None or self.duration > 0, "duration must be positive"),
-        ])
-
-    def to_meta(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["regions"] = list(self.regions)
-        return data
-
-
-# --- the checker -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outage:
-    """A run of failed writes and how it ended."""
-
-    region: str  # where the first failed write went
-    started: float  # monotonic time the first failed write was sent
-    started_wall: float
-    failed_writes: int
-    recovered_region: str | None  # where the next acknowledged write went
-    rto_ms: float | None  # first failure -> next acknowledged write (None: never recovered)
-
-    @property
-    def elsewhere(self) -> bool:
-        return self.recovered_region is not None and self.recovered_region != self.region
-
-
-@dataclass
-class DrillVerdict:
-    passed: bool
-    converged: bool
-    final_by_region: dict[str, Any]
-    last_acked: str | None
-    last_acked_region: str | None
-    accepted_finals: list[str]
-    writes: int
-    acked: int
-    failed: int
-    unknown: int
-    lost_acked: int  # RPO in writes: acknowledged writes the converged state does not reflect
-    rpo_ms: float  # how much acknowledged progress was lost, in time (0 when none)
-    outages: list[Outage] = field(default_factory=list)
-    failovers: list[dict[str, Any]] = field(default_factory=list)
-    regressions: int = 0  # a region's read went back to an older bookmark
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def rto_ms(self) -> float | None:
-        """The longest recovery among outages that recovered (None when there was none)."""
-        values = [o.rto_ms for o in self.outages if o.rto_ms is not None]
-        return max(values) if values else None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["rto_ms"] = self.rto_ms
-        for o, src in zip(data["outages"], self.outages, strict=True):
-            o["elsewhere"] = src.elsewhere
-        return jsonable(data)
-
-    def describe(self) -> str:
-        head = "PASSED" if self.passed else "FAILED"
-        rto = f"{self.rto_ms:.0f} ms" if self.rto_ms is not None else "n/a"
-        text = (f"{head}: {self.acked}/{self.writes} writes acknowledged, "
-                f"{self.lost_acked} acknowledged lost (RPO), RTO {rto}, "
-                f"{len(self.failovers)} region switches")
-        if self.reasons:
-            text += "; " + "; ".join(self.reasons)
-        return text
-
-
-def check_drill(history: History) -> DrillVerdict:
-    """Judge a drill history (see the module docstring)."""
-    writes = [(i, c) for i, c in history.pairs() if i.f == "write"]
-    acked = [(i, c) for i, c in writes if c is not None and c.type == "ok"]
-    failed = [(i, c) for i, c in writes if c is not None and c.type == "fail"]
-    unknown = [(i, c) for i, c in writes if c is None or c.type == "info"]
-    order = {i.value: n for n, (i, _) in enumerate(writes)}
-
-    # the final state: the last round of final reads
-    finals: dict[str, Any] = {}
-    converged_flag = False
-    for op in history.ops:
-        if op.process == "drill" and op.f == "converged":
-            converged_flag = bool(op.value.get("agreed"))
-            finals = dict(op.value.get("by_region") or {})
-
-    last = acked[-1] if acked else None
-    last_value = last[0].value if last else None
-    accepted = [last_value] if last else []
-    if last is not None:
-        accepted += [i.value for i, _ in unknown if i.index > last[0].index]
-    values = set(finals.values())
-    converged = converged_flag and len(values) == 1 and None not in values
-
-    reasons: list[str] = []
-    lost = 0
-    rpo_ms = 0.0
-    if not acked:
-        reasons.append("no write was acknowledged")
-    if not finals:
-        reasons.append("the replicas were not re-read after the drill")
-    elif not converged:
-        reasons.append(f"the replicas did not converge: {finals}")
-    if acked and finals:
-        # measure loss against the oldest value any region ended with
-        seqs = [order.get(v, -1) for v in finals.values()]
-        floor = min(seqs)
-        lost_ops = [(i, c) for i, c in acked if order[i.value] > floor]
-        lost = len(lost_ops)
-        if lost:
-            kept = [c for i, c in acked if order[i.value] <= floor]
-            since = kept[-1].time if kept else writes[0][0].time
-            rpo_ms = (lost_ops[-1][1].time - since) * 1000.0
-            reasons.append(
-                f"{lost} acknowledged bookmark writes are missing from the final state "
-                f"(last acknowledged {last_value!r}, regions hold {finals})"
-            )
-        elif converged and next(iter(values)) not in accepted:
-            reasons.append(f"the replicas agree on {next(iter(values))!r}, which is not the "
-                           f"last acknowledged bookmark {last_value!r}")
-
-    # outages: a run of failures up to the next acknowledged write
-    outages: list[Outage] = []
-    current: list[tuple[Op, Op | None]] = []
-    for inv, done in writes:
-        if done is not None and done.type == "ok":
-            if current:
-                first = current[0][0]
-                outages.append(Outage(first.region, first.time, first.wall, len(current),
-                                      inv.region, (done.time - first.time) * 1000.0))
-                current = []
-        else:
-            current.append((inv, done))
-    if current:
-        first = current[0][0]
-        outages.append(Outage(first.region, first.time, first.wall, len(current), None, None))
-
-    switches = [dict(op.value, time=op.time, wall=op.wall) for op in history.ops
-                if op.process == "drill" and op.f in ("failover", "failback")]
-
-    # per-region reads should never go back to an older bookmark
-    regressions = 0
-    newest: dict[str, int] = {}
-    for inv, done in history.pairs():
-        if inv.f != "read" or done is None or done.type != "ok" or done.value not in order:
-            continue
-        seq = order[done.value]
-        if seq < newest.get(inv.region, -1):
-            regressions += 1
-        newest[inv.region] = max(seq, newest.get(inv.region, -1))
-    if regressions:
-        reasons.append(f"{regressions} reads went back to an older bookmark")
-
-    passed = bool(acked) and converged and lost == 0 and not reasons
-    return DrillVerdict(
-        passed=passed, converged=converged, final_by_region=finals,
-        last_acked=last_value, last_acked_region=last[0].region if last else None,
-        accepted_finals=accepted, writes=len(writes), acked=len(acked), failed=len(failed),
-        unknown=len(unknown), lost_acked=lost, rpo_ms=rpo_ms, outages=outages,
-        failovers=switches, regressions=regressions, reasons=reasons,
-    )
-
-
-# --- the running drill -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -297,6 +70,7 @@ class DrillState:
     log: list[LogEntry]
     verdict: DrillVerdict | None
     error: str | None
+
 
 
 class FailoverDrill(BackgroundRun):
@@ -625,7 +399,7 @@ class FailoverDrill(BackgroundRun):
             views = {r: self._read_one(r, -rounds, "final-read") for r in self.regions}
             with self._lock:
                 self._views.update(views)
-            if all(v.ok for v in views.values()) and _holds_expected(self.history, views):
+            if all(v.ok for v in views.values()) and holds_expected(self.history, [v.value for v in views.values()]):
                 break
             if time.monotonic() >= deadline:
                 break
@@ -653,16 +427,3 @@ def _catalog_thumb(video: str) -> str:
         pass
     return "drill.svg"
 
-
-def _holds_expected(history: History, views: dict[str, RegionView]) -> bool:
-    """True when every region holds a value the checker would accept as final.  Until then
-    replication may still be catching up, so the drill keeps re-reading."""
-    writes = [(i, c) for i, c in history.pairs() if i.f == "write"]
-    acked = [i for i, c in writes if c is not None and c.type == "ok"]
-    if not acked:
-        return len({v.value for v in views.values()}) == 1
-    accepted = {acked[-1].value} | {
-        i.value for i, c in writes if (c is None or c.type == "info") and i.index > acked[-1].index
-    }
-    values = {v.value for v in views.values()}
-    return len(values) == 1 and values <= accepted

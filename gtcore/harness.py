@@ -1,21 +1,26 @@
 """The workshop's test harness, per region: ping, get, +/-, set, and who has caught up.
 
 `Harness` holds one `RegionalApi` per region and the last write made through it; `observe`
-records, from each poll, when every other region first showed the written value, so the page
-can say "Ireland caught up 1.2 s after the write". No Streamlit here.
+records, from each poll, when every other region first showed the written value, and
+`catch_up` tells where the last write has arrived, so the Replicas live page can say "Ireland
+caught up 1.2 s after the write". Every action notes what happened (or why it failed) in
+`last_action`, per region, for the page to show under that region's buttons.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from gtcore.errors import ConfigError, GtError
 from gtcore.regional_client import ApiReply, RegionalApi
 from gtcore.target import Connection
+
+T = TypeVar("T")
 
 DEMO_PK = "user100"
 DEMO_SK = "AshlandValley"
@@ -61,6 +66,17 @@ class LastWrite:
     wall: float
     what: str
     seen_after: dict[str, float] = field(default_factory=dict)  # region -> seconds
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """Where the last write has arrived: ``caught`` maps each other region that has shown it to
+    the seconds it took; ``waiting`` lists the regions (with an API) that have not yet."""
+
+    write: LastWrite
+    since_s: float  # seconds since the write was made
+    caught: dict[str, float]
+    waiting: list[str]
 
 
 @dataclass
@@ -111,6 +127,23 @@ class Harness:
         self.observe(readings)
         return readings
 
+    def read_everywhere(self, regions: list[str] | tuple[str, ...], pk: str | None, *,
+                        consistent: bool = False) -> dict[str, ApiReply | GtError]:
+        """Query ``pk`` (scan when None) through every region's API, concurrently: each
+        region's reply, or the GtError that says why there is none."""
+
+        def one(region: str) -> ApiReply | GtError:
+            api = self.apis.get(region)
+            if api is None:
+                return ConfigError(self.missing.get(region, "no regional API"), region=region)
+            try:
+                return api.query(pk, consistent=consistent) if pk else api.scan(consistent=consistent)
+            except GtError as err:
+                return err
+
+        with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
+            return dict(zip(regions, pool.map(one, regions), strict=True))
+
     def observe(self, readings: dict[str, Reading]) -> None:
         w = self.last_write
         if w is None or w.value is None:
@@ -119,6 +152,16 @@ class Harness:
             if region not in w.seen_after and r.error is None and r.value == w.value:
                 w.seen_after[region] = max(0.0, r.at - w.at)
 
+    def catch_up(self, now: float | None = None) -> CatchUp | None:
+        """The last write's progress through the other regions (None before the first write)."""
+        w = self.last_write
+        if w is None:
+            return None
+        now = time.monotonic() if now is None else now
+        return CatchUp(w, now - w.at,
+                       {r: s for r, s in w.seen_after.items() if r != w.region},
+                       [r for r in self.apis if r not in w.seen_after])
+
     def in_sync(self, reading: Reading) -> bool | None:
         """True when the region shows the last written value (None: nothing written yet)."""
         w = self.last_write
@@ -126,12 +169,25 @@ class Harness:
             return None
         return reading.value == w.value
 
+    def watch(self, pk: str, sk: str) -> None:
+        """Follow another item from now on (forgets the last write, which was to the old one)."""
+        if (pk, sk) != (self.pk, self.sk):
+            self.pk, self.sk, self.last_write = pk, sk, None
+
     # --- writes and pings ----------------------------------------------------------------
 
-    def _write(self, region: str, what: str, call: Any) -> ApiReply:
+    def _attempt(self, region: str, what: str, call: Callable[[], T]) -> T:
+        """``call()``; when it fails, note why under the region and raise the GtError."""
+        try:
+            return call()
+        except GtError as err:
+            self.last_action[region] = f"{what} failed: {err.message}"
+            raise
+
+    def _write(self, region: str, what: str, call: Callable[[], ApiReply]) -> ApiReply:
         start = time.monotonic()
         wall = time.time()
-        reply: ApiReply = call()
+        reply = self._attempt(region, what, call)
         value = attribute_value(reply.body.get("Attributes"))
         self.last_write = LastWrite(region, value, start, wall, what, {region: 0.0})
         self.last_action[region] = (f"{what} → {format_number(value)} "
@@ -149,16 +205,19 @@ class Harness:
                            lambda: self.apis[region].set_value(self.pk, self.sk, value))
 
     def ping(self, region: str) -> ApiReply:
-        reply = self.apis[region].ping()
+        reply = self._attempt(region, "ping", self.apis[region].ping)
         self.last_action[region] = f"ping ok in {_ms(reply.rtt_ms)}"
         return reply
 
     def get(self, region: str) -> Reading:
+        """Read the item in ``region`` now; a failed read is noted and raised."""
         reading = self.read(region)
-        if reading.error is None:
-            self.last_action[region] = (f"get-item → {format_number(reading.value)} "
-                                        f"({_ms(reading.db_latency_ms)} DynamoDB, "
-                                        f"{_ms(reading.rtt_ms)} round trip)")
+        if reading.error is not None:
+            self.last_action[region] = f"get-item failed: {reading.error.message}"
+            raise reading.error
+        self.last_action[region] = (f"get-item → {format_number(reading.value)} "
+                                    f"({_ms(reading.db_latency_ms)} DynamoDB, "
+                                    f"{_ms(reading.rtt_ms)} round trip)")
         return reading
 
 

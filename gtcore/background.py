@@ -1,20 +1,27 @@
-"""The lifecycle every experiment shares: started once, run by worker threads, cancellable,
+"""Work that runs in background threads while a page or the CLI polls it.
+
+:class:`BackgroundRun` is the one lifecycle: started once, run by worker threads, cancellable,
 waited for, and ended in a state (``failed`` whenever there is an error) that is also written
-into the history's meta, so an exported history says how its run ended."""
+into the history's meta, so an exported history says how its run ended.  The experiments
+(lag probe, conflict lab, failover drill) subclass it; :class:`BackgroundCall` runs any
+synchronous gtcore call that reports progress through a callback and honours a cancel event
+(the replica diff), so a page can render its progress from a fragment.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from gtcore.errors import ConfigError, GtError
 from gtcore.history import History
 
 
 class BackgroundRun:
-    """Base of the experiment runs: ``start()`` once, ``cancel()``, ``wait()``.
+    """Base of every background run (the experiments, :class:`BackgroundCall`): ``start()``
+    once, ``cancel()``, ``wait()``, ``running``.
 
     A subclass names itself in :attr:`what` (for the "already started" error), starts its
     threads in :meth:`_begin` and calls :meth:`_end` from the thread that finishes last.
@@ -49,6 +56,11 @@ class BackgroundRun:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the run to end; True when it has."""
         return self._done.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True from ``start()`` until the run has ended (its threads may still be winding up)."""
+        return self._state != "idle" and not self._done.is_set()
 
     # -- for subclasses -----------------------------------------------------------------------
 
@@ -93,3 +105,56 @@ class BackgroundRun:
             self._ended = time.monotonic()
         self.history.meta[self.state_meta_key] = self._state
         self._done.set()
+
+
+T = TypeVar("T")
+Work = Callable[[Callable[[Any], None], threading.Event], T]
+
+
+class BackgroundCall(BackgroundRun, Generic[T]):
+    """``work(progress, cancel)`` in a daemon thread; poll :meth:`progress`, :attr:`result`,
+    :attr:`error`.  A GtError from the work becomes :attr:`error` as it is; any other exception
+    (a bug) becomes a GtError that names it, so the page shows it instead of hanging."""
+
+    what = "background call"
+
+    def __init__(self, name: str, work: Work[T]) -> None:
+        super().__init__(None)
+        self.name = name
+        self._work = work
+        self._progress: Any = None
+        self._result: T | None = None
+
+    def progress(self) -> Any:
+        """The latest event the work reported (None before the first)."""
+        with self._lock:
+            return self._progress
+
+    @property
+    def result(self) -> T | None:
+        with self._lock:
+            return self._result
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._elapsed_s()
+
+    def _begin(self) -> None:
+        self._clock_start()
+        self._spawn(self._main, f"call-{self.name}")
+
+    def _report(self, event: Any) -> None:
+        with self._lock:
+            self._progress = event
+
+    def _main(self) -> None:
+        try:
+            result = self._work(self._report, self._cancel)
+            with self._lock:
+                self._result = result
+        except GtError as err:
+            self.error = err
+        except Exception as err:  # a bug must end the call visibly, not hang the page
+            self.error = GtError(f"{self.name} crashed: {type(err).__name__}: {err}")
+        finally:
+            self._end("done")
