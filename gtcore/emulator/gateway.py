@@ -27,7 +27,7 @@ from gtcore.emulator.protocol import (
     with_json_body,
 )
 from gtcore.emulator.replicas import ApiError
-from gtcore.emulator.store import capture
+from gtcore.emulator.write_path import dynamodb_operation, read_request, run_write
 from gtcore.regions import is_known_region
 
 if TYPE_CHECKING:
@@ -98,8 +98,9 @@ class Gateway:
         if region is not None and self._emu.is_isolated(region):
             return _respond(start_response, self._isolated(environ, service, region))
         try:
-            if service == "dynamodb" and environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-                return _respond(start_response, self._dynamodb(environ, region or "us-east-1"))
+            op = dynamodb_operation(environ) if service == "dynamodb" else None
+            if op is not None:
+                return _respond(start_response, self._dynamodb(environ, region or "us-east-1", op))
             if service == "monitoring":
                 self._emu.publisher.flush()
             if service == "lambda" and region is not None:
@@ -132,22 +133,14 @@ class Gateway:
         return self._regional_api(environ, start_response)
 
     # -- DynamoDB ------------------------------------------------------------------------
-    def _dynamodb(self, environ: dict[str, Any], region: str) -> Reply:
-        op = environ["HTTP_X_AMZ_TARGET"].partition(".")[2]
-        request: dict[str, Any] = {}
-        if op in _DESCRIBING or op in ("DeleteTable", "UpdateTimeToLive"):
-            try:
-                request = json.loads(_read_body(environ) or b"{}")
-            except ValueError:
-                request = {}
+    def _dynamodb(self, environ: dict[str, Any], region: str, op: str) -> Reply:
+        request = read_request(environ, _read_body(environ))
         emu = self._emu
         with emu.store.region_lock(region):
             if op == "UpdateTable" and "ReplicaUpdates" in request:
                 return self._update_replicas(environ, region, request)
-            with capture() as touched:
-                status, headers, body = call_app(self._moto, environ)
+            status, headers, body = run_write(emu, region, op, request, lambda: call_app(self._moto, environ))
             if status == 200:
-                emu.record_writes(touched)
                 table = request.get("TableName")
                 if op in _DESCRIBING and isinstance(table, str):
                     return self._with_extras(region, table, status, headers, body)
