@@ -7,10 +7,12 @@ import time
 import streamlit as st
 
 from gtcore.errors import GtError
+from gtcore.probes.status import emulator_health
 from ui import session
 from ui.harness import Harness, Reading, format_number
 from ui.layout import page_header, region_columns
 from ui.messages import show_compact_error, show_error
+from ui.replication_faults import replication_fault_banner
 from ui.widgets import big_number, region_header
 
 REFRESH_S = 0.5
@@ -118,6 +120,7 @@ def live_view() -> None:
         show_error(err)
         return
     last_write_banner(h)
+    replication_fault_banner(emulator_health(session.connection()))
     for region, box in region_columns(list(readings)):
         with box:
             region_view(h, readings[region])
