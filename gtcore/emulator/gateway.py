@@ -1,8 +1,9 @@
 """The emulator's front door: one WSGI app in front of moto for every region and service.
 
-It routes `/_emulator/...` to the control API and `/_api/{region}/...` to the regional API, and
-for AWS requests it reads the region from the signature, refuses unknown regions (400, in the
-client's protocol) and isolated ones (503, fast), serialises DynamoDB requests per region (moto
+It refuses what the operator did not send (see `access`), routes `/_emulator/...` to the control
+API and `/_api/{region}/...` to the regional API, and for AWS requests it reads the region from
+the signature, refuses unknown regions (400, in the client's protocol) and isolated ones (503,
+fast), runs DynamoDB requests all or nothing under a per-region lock (see `write_path`; moto
 has no locking), hands every successful item write to the replication engine, answers the
 Global Tables control plane (ReplicaUpdates, DescribeTable's Replicas) and tops up two moto gaps
 (CloudWatch sees latency published up to the moment it is asked; GetFunction reports reserved
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda.models import lambda_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from gtcore.emulator.access import refusal
 from gtcore.emulator.protocol import (
     Headers,
     credential_scope,
@@ -83,6 +85,9 @@ class Gateway:
         self._control_api = control_api
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        refused = refusal(environ)
+        if refused is not None:
+            return _respond(start_response, refused)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_emulator/") or path == "/_emulator":
             return self._control_api(environ, start_response)
