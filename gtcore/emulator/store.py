@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -242,6 +244,25 @@ def install_hooks() -> None:
             memo[id(self)] = clone
             clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
             return clone
+
+        def exact(original: Any, operation: Any) -> Any:
+            # moto adds numbers with int() unless they hold a ".", so `SET n = n + :v` with 9E125
+            # was an HTML 500; DynamoDB computes with 38 digits. Compute with room to spare and let
+            # validation refuse a result DynamoDB could not store.
+            def arithmetic(self: DynamoType, other: DynamoType) -> DynamoType:
+                if not (self.is_number() and getattr(other, "type", None) == self.type):
+                    return original(self, other)
+                with localcontext() as context:
+                    context.prec = 80
+                    try:
+                        value = operation(Decimal(self.value), Decimal(other.value))
+                    except ArithmeticError:
+                        return original(self, other)
+                return DynamoType({"N": f"{value}"})
+            return arithmetic
+
+        DynamoType.__add__ = exact(DynamoType.__add__, operator.add)  # type: ignore[method-assign]
+        DynamoType.__sub__ = exact(DynamoType.__sub__, operator.sub)  # type: ignore[method-assign]
 
         stream_get = StreamShard.get
 

@@ -194,10 +194,23 @@ def _key_names(schema: KeySchema) -> tuple[str, ...]:
     return (schema.hash_key,) if schema.range_key is None else (schema.hash_key, schema.range_key)
 
 
+def _check_map(value: Any) -> None:
+    """A map of AttributeValues, as the JSON protocol requires (moto fails on other shapes)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        found = "list" if isinstance(value, list) else "value"
+        raise ApiError("SerializationException", f"Start of {found} found where not expected")
+    for attribute in value.values():
+        if not isinstance(attribute, dict) or len(attribute) != 1:
+            raise invalid("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+
+
 def check_item(schema: KeySchema, item: Any) -> None:
     """An item to put: its key present, of the declared types, non-empty, within size."""
-    if not isinstance(item, dict):
-        return  # a shape error moto reports itself
+    _check_map(item)
+    if item is None:
+        return  # moto reports the missing parameter
     for name in _key_names(schema):
         if name not in item:
             raise invalid(_INVALID + f"Missing the key {name} in the item")
@@ -215,7 +228,8 @@ def check_item(schema: KeySchema, item: Any) -> None:
 
 def check_key(schema: KeySchema, key: Any) -> None:
     """A Key parameter: exactly the table's key attributes, each valid."""
-    if not isinstance(key, dict):
+    _check_map(key)
+    if key is None:
         return
     if set(key) != set(_key_names(schema)):
         raise invalid(_KEY_SCHEMA)
@@ -234,8 +248,10 @@ def check_request(op: str, request: dict[str, Any], schemas: Schemas) -> None:
         return
     check_numbers(request)
     if op == "PutItem":
+        _check_map(request.get("Item"))
         _with_schema(schemas, request, lambda s: check_item(s, request.get("Item")))
     elif op in ("UpdateItem", "DeleteItem"):
+        _check_map(request.get("Key"))
         _with_schema(schemas, request, lambda s: check_key(s, request.get("Key")))
     elif op == "BatchWriteItem":
         _check_batch(request.get("RequestItems"), schemas)
