@@ -4,7 +4,9 @@ One endpoint on 127.0.0.1 serves DynamoDB, DynamoDB Streams, CloudWatch, Lambda,
 every AWS region (moto underneath, the region taken from each request's signature), and on top
 of moto: real replication between replicas with lag and last-writer-wins, the Global Tables
 control plane, ReplicationLatency in CloudWatch, TTL expiry, per-region locking, fault injection
-(pause replication, isolate a region) and the workshop's regional API per region.
+(pause replication, isolate a region) and the workshop's regional API per region. Writes are
+validated at the source and all or nothing (`write_path`), replication is supervised (faults and
+health: `faults()`, `health()`), and only loopback clients drive it (`access`).
 
     emu = Emulator(port=0, lag="fixed:100").start()   # port 0 picks a free port
     boto3.client("dynamodb", region_name="us-west-2", endpoint_url=emu.endpoint, ...)
