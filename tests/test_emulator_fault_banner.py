@@ -22,16 +22,10 @@ TWO = ("us-west-2", "eu-west-1")
 @pytest.fixture
 def choice(emulator) -> Iterator[Choice]:
     session.provide_emulator(emulator)
-    ours = Choice(mode="emulator", regions=TWO, table="global-serverless")
-    conn = Connection(Target(regions=TWO, table=ours.table, endpoint=emulator.endpoint))
-    existed = ours.table in conn.client("dynamodb", TWO[0]).list_tables()["TableNames"]
+    ours = Choice(mode="emulator", regions=TWO, table="gt-fault-banner")  # the app sets it up
     yield ours
     emulator.clear_faults()
-    conn.client("dynamodb", TWO[0]).delete_item(TableName=ours.table,
-                                                Key={"PK": {"S": "refused"}, "SK": {"S": "0"}})
-    assert emulator.wait_replicated(10)
-    if not existed:
-        teardown_workshop(conn)
+    teardown_workshop(Connection(Target(regions=TWO, table=ours.table, endpoint=emulator.endpoint)))
 
 
 def _errors(at: AppTest) -> list[str]:
