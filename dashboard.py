@@ -12,6 +12,7 @@ from ui import session, sidebar, style
 from ui.home import next_steps, region_cards, status_report, summary_banner
 from ui.layout import page_header
 from ui.live import live_fragment
+from ui.replication_faults import replication_fault_banner
 from ui.setup_view import auto_provision
 
 
@@ -29,6 +30,7 @@ def home() -> None:
         if report is None:
             return
         summary_banner(report)
+        replication_fault_banner(report.emulator)
         region_cards(report)
         next_steps(report)
 

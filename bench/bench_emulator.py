@@ -7,9 +7,12 @@
 3. the delivered lag error against `fixed:<ms>` (apply time minus write time minus the lag) at
    p50 and p99; target within 10 ms at p99. Printed for each load: at a paced load (what probes
    and demos generate) and flat out, where the one core the emulator gets is saturated and
-   deliveries queue behind requests.
+   deliveries queue behind requests;
+4. TransactWriteItems of one item on a table of --table-items items (25,000 by default): its
+   latency, and a PutItem's to the same region while transactions run back to back (moto
+   deep-copied every table a transaction names, holding the region's lock meanwhile).
 
-Run: .venv/bin/python bench/bench_emulator.py [--seconds 10]
+Run: .venv/bin/python bench/bench_emulator.py [--seconds 10] [--only transactions]
 """
 
 from __future__ import annotations
@@ -148,13 +151,69 @@ def throughput_and_lag(seconds: float, lag_ms: int) -> None:
         emu.stop()
 
 
+def _fill(endpoint: str, table: str, items: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = ddb(endpoint, REGIONS[0])
+
+    def batch(start: int) -> None:
+        client.batch_write_item(RequestItems={table: [
+            {"PutRequest": {"Item": {"PK": {"S": f"fill{i}"}, "SK": {"S": "x"}, "v": {"N": str(i)}}}}
+            for i in range(start, min(start + 25, items))]})
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(batch, range(0, items, 25)))
+
+
+def transaction_cost(items: int, n: int) -> None:
+    import threading
+
+    with spawn_emulator("fixed:100") as emu:
+        create(emu.endpoint, "tx")
+        _fill(emu.endpoint, "tx", items)
+        client = ddb(emu.endpoint, REGIONS[0])
+        tx_ms: list[float] = []
+        put_ms: list[float] = []
+        done = threading.Event()
+
+        def puts() -> None:
+            other = ddb(emu.endpoint, REGIONS[0])
+            i = 0
+            while not done.is_set():
+                t0 = time.perf_counter()
+                other.put_item(TableName="tx", Item={"PK": {"S": "side"}, "SK": {"S": str(i % 50)}})
+                put_ms.append((time.perf_counter() - t0) * 1000)
+                i += 1
+
+        side = threading.Thread(target=puts)
+        side.start()
+        for i in range(n):
+            t0 = time.perf_counter()
+            client.transact_write_items(TransactItems=[{"Put": {"TableName": "tx", "Item": {
+                "PK": {"S": "tx"}, "SK": {"S": str(i)}}}}])
+            tx_ms.append((time.perf_counter() - t0) * 1000)
+        done.set()
+        side.join()
+    tx_ms.sort()
+    put_ms.sort()
+    print(f"4. TransactWriteItems, 1 item on a {items}-item table, {n} transactions: median "
+          f"{statistics.median(tx_ms):.1f} ms, max {tx_ms[-1]:.1f} ms; a PutItem to the same region meanwhile: "
+          f"median {statistics.median(put_ms):.1f} ms, p99 {put_ms[int(len(put_ms) * .99)]:.1f} ms, "
+          f"max {put_ms[-1]:.1f} ms ({len(put_ms)} puts)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--writes", type=int, default=2000)
+    parser.add_argument("--table-items", type=int, default=25_000)
+    parser.add_argument("--transactions", type=int, default=20)
+    parser.add_argument("--only", choices=("transactions",), default=None)
     args = parser.parse_args()
-    latency_ratio(args.writes)
-    throughput_and_lag(args.seconds, 100)
+    if args.only is None:
+        latency_ratio(args.writes)
+        throughput_and_lag(args.seconds, 100)
+    transaction_cost(args.table_items, args.transactions)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,8 @@ def summary_banner(report: StatusReport) -> None:
     problems = [f"{r.region}: {verdict(r)[1].lower()}" for r in report.regions
                 if not r.healthy]
     problems += [f"{m}: not a replica of the table yet" for m in report.missing_replicas()]
+    if report.emulator is not None and not report.emulator.ok:
+        problems.append("the emulator reports replication problems (below)")
     st.warning("Needs attention — " + "; ".join(problems), icon=":material/report:")
 
 

@@ -12,9 +12,11 @@ import streamlit as st
 
 from gtcore.errors import GtError
 from gtcore.harness import Harness, Reading, format_number
+from gtcore.probes.status import emulator_health
 from ui import session
 from ui.layout import region_columns
 from ui.messages import show_compact_error, show_error
+from ui.replication_faults import replication_fault_banner
 from ui.widgets import big_number, region_header
 
 HARNESS_KEY = "live_harness"
@@ -104,6 +106,7 @@ def region_columns_view(h: Harness) -> None:
         show_error(err)
         return
     last_write_banner(h)
+    replication_fault_banner(emulator_health(session.connection()))
     for region, box in region_columns(list(readings)):
         with box:
             region_header(region)

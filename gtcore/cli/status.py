@@ -84,6 +84,8 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
             problems.append(f"  {r.region} ({part}): {msg}")
         if r.api is not None and not r.api.ok and "api" not in r.errors and r.api.error:
             problems.append(f"  {r.region} (api): {r.api.error}")
+    if report.emulator is not None:
+        problems += [f"  {line}" for line in report.emulator.summaries()]
     urls = {r.region: r.api.url for r in report.regions if r.api is not None and r.api.url}
     if urls:
         print("\n".join(format_api_urls(urls)))

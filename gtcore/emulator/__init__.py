@@ -4,7 +4,9 @@ One endpoint on 127.0.0.1 serves DynamoDB, DynamoDB Streams, CloudWatch, Lambda,
 every AWS region (moto underneath, the region taken from each request's signature), and on top
 of moto: real replication between replicas with lag and last-writer-wins, the Global Tables
 control plane, ReplicationLatency in CloudWatch, TTL expiry, per-region locking, fault injection
-(pause replication, isolate a region) and the workshop's regional API per region.
+(pause replication, isolate a region) and the workshop's regional API per region. Writes are
+validated at the source and all or nothing (`write_path`), replication is supervised (faults and
+health: `faults()`, `health()`), and only loopback clients drive it (`access`).
 
     emu = Emulator(port=0, lag="fixed:100").start()   # port 0 picks a free port
     boto3.client("dynamodb", region_name="us-west-2", endpoint_url=emu.endpoint, ...)
@@ -101,6 +103,7 @@ class Emulator:
         self._server: BaseWSGIServer | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._thread_errors: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -168,7 +171,14 @@ class Emulator:
                 conn.close()
 
     def _spawn(self, name: str, target: Any) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
+        def supervised() -> None:
+            try:
+                target()
+            except BaseException as err:  # noted for health(); the thread still ends
+                self._thread_errors[name] = f"{type(err).__name__}: {err}"
+                raise
+
+        thread = threading.Thread(target=supervised, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -259,8 +269,33 @@ class Emulator:
         return sweep_once(self)
 
     # -- observation and reset -----------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """Whether every background thread still runs (replication, TTL, metrics, HTTP):
+        `{"healthy": bool, "problems": [text], "threads": {name: alive}}`."""
+        threads = {t.name: t.is_alive() for t in self._threads}
+        dead = [name for name, alive in threads.items() if not alive]
+        problems = [f"emulator thread {name} stopped ({self._thread_errors.get(name, 'it returned')}): "
+                    "restart the emulator" for name in dead]
+        if self.engine.last_error:
+            problems.append(f"replication engine error (it kept running): {self.engine.last_error}")
+        return {"healthy": bool(threads) and not dead, "problems": problems, "threads": threads}
+
+    def faults(self) -> dict[str, Any]:
+        """Replication faults (newest first), their total count, and health."""
+        return {**self.health(), "total": self.engine.faults.total,
+                "faults": [f.to_dict() for f in self.engine.faults.faults()]}
+
+    def clear_faults(self) -> None:
+        self.engine.faults.clear()
+        self.engine.last_error = None
+
     def state(self) -> dict[str, Any]:
+        health = self.health()
         return {
+            "healthy": health["healthy"],
+            "problems": health["problems"],
+            "faults": self.engine.faults.total,
+            "retried": self.engine.retried_count,
             "endpoint": self.endpoint,
             "lag": self.lag_description(),
             "isolated": self.engine.isolated(),

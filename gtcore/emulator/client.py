@@ -77,6 +77,18 @@ class EmulatorControl:
             time.sleep(0.05)
         return True
 
+    def faults(self) -> dict[str, Any]:
+        """Replication faults and health: `{"healthy", "problems", "threads", "total", "faults"}`
+        (see `GET /_emulator/faults`)."""
+        return self._call("GET", "faults")
+
+    def health(self) -> dict[str, Any]:
+        answer = self.faults()
+        return {k: answer[k] for k in ("healthy", "problems", "threads") if k in answer}
+
+    def clear_faults(self) -> None:
+        self._call("POST", "clear-faults")
+
     def sweep_ttl(self) -> int:
         return int(self._call("POST", "sweep-ttl")["deleted"])
 

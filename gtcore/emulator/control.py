@@ -2,6 +2,10 @@
 
 GET  /_emulator/state                      lag model, isolated regions, paused pairs, pending, groups
 GET  /_emulator/pending                    {"pending": [{"source", "destination", "count"}]}
+GET  /_emulator/faults                     {"healthy", "problems", "threads", "total", "faults": [{"table",
+                                           "key", "source", "destination", "reason", "first_at", "last_at",
+                                           "count"}]}: deliveries a replica could not apply, and health
+POST /_emulator/clear-faults               forget the recorded faults
 POST /_emulator/lag      {"model": spec}   change the lag model (see gtcore.emulator.lag)
 POST /_emulator/pause    {"table", "region"}   hold replication into and out of region for table
 POST /_emulator/resume   {"table", "region"}   release it; the queue drains
@@ -24,6 +28,9 @@ from gtcore.regions import is_known_region
 
 if TYPE_CHECKING:
     from gtcore.emulator import Emulator
+
+
+MAX_BODY_BYTES = 64 * 1024
 
 
 class ControlError(ValueError):
@@ -80,6 +87,11 @@ def _sweep(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     return _ok(deleted=emu.sweep_ttl())
 
 
+def _clear_faults(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+    emu.clear_faults()
+    return _ok()
+
+
 def _reset(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     emu.reset()
     return _ok()
@@ -90,6 +102,8 @@ ROUTES: dict[tuple[str, str], Callable[[Emulator, dict[str, Any]], dict[str, Any
     ("GET", "pending"): lambda emu, _: {
         "pending": [{"source": s, "destination": d, "count": n} for (s, d), n in sorted(emu.pending().items())]
     },
+    ("GET", "faults"): lambda emu, _: emu.faults(),
+    ("POST", "clear-faults"): _clear_faults,
     ("POST", "lag"): _set_lag,
     ("POST", "pause"): _pause,
     ("POST", "resume"): _resume,
@@ -98,6 +112,28 @@ ROUTES: dict[tuple[str, str], Callable[[Emulator, dict[str, Any]], dict[str, Any
     ("POST", "sweep-ttl"): _sweep,
     ("POST", "reset"): _reset,
 }
+
+
+def _body(environ: dict[str, Any]) -> dict[str, Any]:
+    """The request's JSON object: small, flat enough to parse, an object."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ControlError("Content-Length is not a number") from None
+    if length > MAX_BODY_BYTES:
+        raise ControlError(f"the request body is {length} bytes; the control API takes at most {MAX_BODY_BYTES}")
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise ControlError("the request body is nested too deeply to be a control request") from None
+    except ValueError as err:
+        raise ControlError(f"the request body is not JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise ControlError("the request body must be a JSON object")
+    return body
 
 
 def make_control_api(emu: Emulator) -> Callable[..., list[bytes]]:
@@ -111,12 +147,7 @@ def make_control_api(emu: Emulator) -> Callable[..., list[bytes]]:
             reply = json_response(status, {"error": f"no route {method} /_emulator/{action}; try {known}"})
         else:
             try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                raw = environ["wsgi.input"].read(length) if length else b""
-                body = json.loads(raw) if raw.strip() else {}
-                if not isinstance(body, dict):
-                    raise ControlError("the request body must be a JSON object")
-                reply = json_response(200, handler(emu, body))
+                reply = json_response(200, handler(emu, _body(environ)))
             except (ControlError, ValueError) as err:
                 reply = json_response(400, {"error": str(err)})
         status, headers, payload = reply

@@ -10,6 +10,11 @@ older one (per item, order holds). Timestamps never show in items.
 Faults hold deliveries instead of dropping them: a paused (table, region) or an isolated region
 keeps every delivery into or out of it until resumed or healed, then the queue drains.
 
+Delivery is supervised: a delivery the replica store cannot apply (it raised) never stops the
+others. It is tried again after a short back-off (`RETRY_DELAYS`), and when every attempt failed
+it is recorded in `faults` (item key, pair, reason, count) and the item stays as the replica had
+it; its hidden stamp is only set by a write that was applied, so a later write still lands.
+
 Everything runs on an injectable clock: tests drive `pump()` by hand with a `FakeClock`.
 """
 
@@ -26,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gtcore.emulator.clock import Clock, SystemClock
+from gtcore.emulator.faults import FaultLog
 from gtcore.emulator.lag import LagModel, RealisticLag
 
 Image = dict[str, Any] | None  # DynamoDB JSON attribute map, or None for a delete
@@ -33,6 +39,7 @@ Stamp = tuple[float, str]  # (write timestamp, source region): total order for l
 
 TOMBSTONE_SECONDS = 300.0
 COLLECT_EVERY = 1.0  # seconds between tombstone collections
+RETRY_DELAYS = (0.05, 0.25)  # seconds before the second and the third attempt
 
 
 class ReplicaStore(Protocol):
@@ -62,6 +69,7 @@ class Delivery:
     seq: int
     write: Write = field(compare=False)
     dst: str = field(compare=False)
+    attempt: int = field(default=0, compare=False)
 
     @property
     def pair(self) -> tuple[str, str]:
@@ -100,6 +108,10 @@ class ReplicationEngine:
         self._last_collect = 0.0
         self.applied_count = 0
         self.discarded_count = 0
+        self.retried_count = 0
+        self.listener_errors = 0
+        self.faults = FaultLog(self.clock.now)
+        self.last_error: str | None = None  # the last thing that went wrong in run()
 
     # -- lag -----------------------------------------------------------------------------
     @property
@@ -232,19 +244,37 @@ class ReplicationEngine:
                 if d.dst not in self._groups.get(w.table, {}):
                     return 0
                 current = self._stamps.get((d.dst, w.table, w.key))
-                newer = current is None or w.stamp > current
-                if newer:
-                    self._set_stamp(d.dst, w.table, w.key, w.stamp, w.image is None)
-            if not newer:
-                self.discarded_count += 1
+                if current is not None and w.stamp <= current:
+                    self.discarded_count += 1
+                    return 0
+            try:
+                applied = self._store.apply(d.dst, w.table, w.key, w.image)
+            except Exception as err:  # the replica refused it: retry or record, never stop
+                self._failed(d, f"{type(err).__name__}: {getattr(err, 'message', None) or err}")
                 return 0
-            if not self._store.apply(d.dst, w.table, w.key, w.image):
+            if not applied:
                 return 0
+            with self._lock:
+                self._set_stamp(d.dst, w.table, w.key, w.stamp, w.image is None)
         self.applied_count += 1
         applied_at = self.clock.now()
         for listener in list(self._listeners):
-            listener(d, applied_at)
+            try:
+                listener(d, applied_at)
+            except Exception:  # an observer's bug must not cost the next deliveries
+                self.listener_errors += 1
         return 1
+
+    def _failed(self, d: Delivery, reason: str) -> None:
+        if d.attempt < len(RETRY_DELAYS):
+            retry = Delivery(self.clock.now() + RETRY_DELAYS[d.attempt], next(self._seq), d.write, d.dst,
+                             d.attempt + 1)
+            with self._lock:
+                heapq.heappush(self._queue, retry)
+                self._pending[d.pair] += 1
+                self.retried_count += 1
+            return
+        self.faults.record(d.write.table, d.write.key, d.write.source, d.dst, reason)
 
     def _collect_tombstones(self, now: float) -> None:
         """Forget deletes older than the window AND older than every write still queued or held:
@@ -269,7 +299,12 @@ class ReplicationEngine:
     def run(self, stop: threading.Event, max_sleep: float = 0.2) -> None:
         """Deliver on time until `stop` is set (the emulator's replication thread)."""
         while not stop.is_set():
-            self.pump()
+            try:
+                self.pump()
+            except Exception as err:  # keep delivering; the error shows in state and health
+                self.last_error = f"{type(err).__name__}: {err}"
+                stop.wait(max_sleep)
+                continue
             with self._wake:
                 nxt = self.next_due()
                 delay = max_sleep if nxt is None else min(max_sleep, nxt - self.clock.now())
@@ -342,3 +377,5 @@ class ReplicationEngine:
             self._groups.clear()
             self._paused.clear()
             self._isolated.clear()
+        self.faults.clear()
+        self.last_error = None

@@ -1,10 +1,11 @@
 """The emulator's front door: one WSGI app in front of moto for every region and service.
 
-It routes `/_emulator/...` to the control API, `/_api/{region}/...` and API Gateway-shaped host
-names (`{api-id}.execute-api.{region}.amazonaws.com.localhost`) to the regional API,
-`/_media/...` to the catalog's media, `/_workshop/` to the project's page for them, and
-for AWS requests it reads the region from the signature, refuses unknown regions (400, in the
-client's protocol) and isolated ones (503, fast), serialises DynamoDB requests per region (moto
+It refuses what the operator did not send (see `access`), routes `/_emulator/...` to the control
+API, `/_api/{region}/...` and API Gateway-shaped host names
+(`{api-id}.execute-api.{region}.amazonaws.com.localhost`) to the regional API, `/_media/...` to the
+catalog's media, `/_workshop/` to the project's page for them, and for AWS requests it reads the
+region from the signature, refuses unknown regions (400, in the client's protocol) and isolated
+ones (503, fast), runs DynamoDB requests all or nothing under a per-region lock (see `write_path`; moto
 has no locking), hands every successful item write to the replication engine, answers the
 Global Tables control plane (ReplicaUpdates, DescribeTable's Replicas) and tops up two moto gaps
 (CloudWatch sees latency published up to the moment it is asked; GetFunction reports reserved
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda.models import lambda_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from gtcore.emulator.access import refusal
 from gtcore.emulator.api_hosts import mount_host_api
 from gtcore.emulator.media import make_media_app
 from gtcore.emulator.protocol import (
@@ -33,8 +35,8 @@ from gtcore.emulator.protocol import (
     without_html,
 )
 from gtcore.emulator.replicas import ApiError
-from gtcore.emulator.store import capture
 from gtcore.emulator.workshop_page import make_workshop_app
+from gtcore.emulator.write_path import dynamodb_operation, read_request, run_write
 from gtcore.regional_urls import parse_api_host
 from gtcore.regions import is_known_region
 from gtcore.target import FUNCTION_NAME
@@ -108,8 +110,11 @@ class Gateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         hosted = parse_api_host(environ.get("HTTP_HOST", ""))
-        if hosted is not None:
+        if hosted is not None:  # a name under .localhost: the regional API, with its open CORS
             return self._regional_by_host(environ, start_response, *hosted)
+        refused = refusal(environ)
+        if refused is not None:
+            return _respond(start_response, refused)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_media/"):
             return self._media(environ, start_response)
@@ -129,12 +134,13 @@ class Gateway:
         if region is not None and self._emu.is_isolated(region):
             return _respond(start_response, self._isolated(environ, service, region))
         try:
+            op = dynamodb_operation(environ) if service == "dynamodb" else None
             if service == "dynamodb" and environ.get("HTTP_X_AMZ_TARGET"):
                 early = self._emu.dynamodb_front.answer(environ, region or "us-east-1", _read_body(environ))
                 if early is not None:
                     return _respond(start_response, early)
-            if service == "dynamodb" and environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-                return _respond(start_response, self._dynamodb(environ, region or "us-east-1"))
+            if op is not None:
+                return _respond(start_response, self._dynamodb(environ, region or "us-east-1", op))
             if service == "monitoring":
                 self._emu.publisher.flush()
             if service == "lambda" and region is not None:
@@ -190,22 +196,14 @@ class Gateway:
         return self._regional_api(environ, start_response)
 
     # -- DynamoDB ------------------------------------------------------------------------
-    def _dynamodb(self, environ: dict[str, Any], region: str) -> Reply:
-        op = environ["HTTP_X_AMZ_TARGET"].partition(".")[2]
-        request: dict[str, Any] = {}
-        if op in _DESCRIBING or op in ("DeleteTable", "UpdateTimeToLive"):
-            try:
-                request = json.loads(_read_body(environ) or b"{}")
-            except ValueError:
-                request = {}
+    def _dynamodb(self, environ: dict[str, Any], region: str, op: str) -> Reply:
+        request = read_request(environ, _read_body(environ))
         emu = self._emu
         with emu.store.region_lock(region):
             if op == "UpdateTable" and "ReplicaUpdates" in request:
                 return self._update_replicas(environ, region, request)
-            with capture() as touched:
-                status, headers, body = call_app(self._moto, environ)
+            status, headers, body = run_write(emu, region, op, request, lambda: call_app(self._moto, environ))
             if status == 200:
-                emu.record_writes(touched)
                 table = request.get("TableName")
                 if op in _DESCRIBING and isinstance(table, str):
                     return self._with_extras(region, table, status, headers, body)

@@ -4,6 +4,11 @@ All regions (and the parts of each region) are queried concurrently. A failure i
 result: a region whose table cannot be read carries its error message in ``RegionStatus.error``;
 a part that fails (TTL, item count, API health, function concurrency) records its message in
 ``RegionStatus.errors[part]``. :func:`table_status` never raises for per-region problems.
+
+On a local endpoint that is the project's emulator, the report also carries what the emulator
+says about itself (:func:`emulator_health`): whether its background threads run, and the
+replication faults recorded for the table (writes a replica could not apply), which no
+DescribeTable would show.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from gtcore.target import Connection
 
 __all__ = [
     "ApiHealth",
+    "EmulatorHealth",
     "RegionStatus",
     "StatusReport",
     "count_items",
     "describe_region",
+    "emulator_health",
     "table_status",
 ]
 
@@ -45,6 +52,39 @@ class ApiHealth:
     db_latency_ms: float | None = None
     served_by: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class EmulatorHealth:
+    """The local emulator's own report: thread health and the table's replication faults."""
+
+    endpoint: str
+    healthy: bool
+    problems: tuple[str, ...] = ()
+    faults: tuple[dict[str, Any], ...] = ()  # this table's, newest first (see gtcore.emulator.faults)
+    fault_total: int = 0  # every fault recorded, all tables, since start or the last clear
+
+    @property
+    def ok(self) -> bool:
+        return self.healthy and not self.problems and not self.faults
+
+    def summaries(self) -> list[str]:
+        """One line per problem, for people: "replication into eu-west-1 failed for 1 item: ..."."""
+        lines = [f"the emulator is unhealthy: {p}" for p in self.problems]
+        if not self.healthy and not self.problems:
+            lines.append("the emulator is unhealthy")
+        by_destination: dict[str, list[dict[str, Any]]] = {}
+        for fault in self.faults:
+            by_destination.setdefault(str(fault.get("destination")), []).append(fault)
+        for destination, faults in sorted(by_destination.items()):
+            items = {(f.get("table"), f.get("key")) for f in faults}
+            latest = faults[0]
+            lines.append(
+                f"replication into {destination} failed for {len(items)} item{'s' if len(items) != 1 else ''}: "
+                f"{latest.get('reason')} (item {latest.get('key')} from {latest.get('source')}); "
+                "the replicas differ for it until it is written again"
+            )
+        return lines
 
 
 @dataclass
@@ -111,13 +151,15 @@ class StatusReport:
     regions: list[RegionStatus]
     checked_at: str
     elapsed_ms: float
+    emulator: EmulatorHealth | None = None  # set when the endpoint is the project's emulator
 
     def by_region(self) -> dict[str, RegionStatus]:
         return {r.region: r for r in self.regions}
 
     @property
     def ok(self) -> bool:
-        return all(r.healthy for r in self.regions) and not self.missing_replicas()
+        return (all(r.healthy for r in self.regions) and not self.missing_replicas()
+                and (self.emulator is None or self.emulator.ok))
 
     def missing_replicas(self) -> list[str]:
         """Target regions the home region does not list as replicas of its global table."""
@@ -311,6 +353,28 @@ def describe_region(
     return st
 
 
+def emulator_health(conn: Connection, *, timeout: float = 3.0) -> EmulatorHealth | None:
+    """What the emulator at the target's endpoint says about itself; None for real AWS and for
+    an endpoint that is not the project's emulator (or does not answer: the regions say so)."""
+    endpoint = conn.target.endpoint
+    if endpoint is None:
+        return None
+    from gtcore.emulator.client import EmulatorControl  # only for local targets
+
+    try:
+        answer = EmulatorControl(endpoint, timeout=timeout).faults()
+    except (RuntimeError, ValueError, OSError):  # EmulatorError: not our emulator, or no answer
+        return None
+    table = conn.target.table
+    return EmulatorHealth(
+        endpoint=endpoint,
+        healthy=bool(answer.get("healthy")),
+        problems=tuple(str(p) for p in answer.get("problems") or ()),
+        faults=tuple(f for f in answer.get("faults") or () if isinstance(f, dict) and f.get("table") == table),
+        fault_total=int(answer.get("total") or 0),
+    )
+
+
 def table_status(
     conn: Connection,
     *,
@@ -343,10 +407,12 @@ def table_status(
             )
             for region in regions
         ]
+        emulator = parts_pool.submit(emulator_health, conn, timeout=api_timeout)
         results = [f.result() for f in futures]
     return StatusReport(
         table=conn.target.table,
         regions=results,
         checked_at=checked_at,
         elapsed_ms=round((time.perf_counter() - start) * 1000.0, 1),
+        emulator=emulator.result(),
     )
