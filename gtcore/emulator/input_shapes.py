@@ -48,8 +48,14 @@ def input_shape(service: str, operation: str) -> Shape | None:
         return None
 
 
+MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's own request limit
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
-    """The JSON request body (empty means {}); malformed or nested too deep is rejected as AWS does."""
+    """The JSON request body (empty means {}); malformed, too large or nested too deep is rejected as
+    AWS does."""
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestRejected("ValidationException", f"Request size exceeded {MAX_BODY_BYTES} bytes")
     if not body.strip():
         return {}
     try:

@@ -60,7 +60,11 @@ class DynamoDBFront:
             check(input_shape(service, operation), request)
         except RequestRejected as err:
             return error_response(environ, "dynamodb", 400, err.code, err.message)
+        environ[PARSED_REQUEST] = request  # parsed once: the write path reads it from here
         return aws_json_response(handler(region, request)) if handler is not None else None
+
+
+PARSED_REQUEST = "gtcore.request"
 
 
 def _unknown(environ: dict[str, Any], why: str) -> Reply:

@@ -10,11 +10,12 @@ is undone from the journal; one that succeeds hands its writes to the replicatio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from gtcore.emulator.input_shapes import RequestRejected, parse_body
+from gtcore.emulator.operations import PARSED_REQUEST
 from gtcore.emulator.protocol import Headers
 from gtcore.emulator.replicas import ApiError
 from gtcore.emulator.store import capture
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 Reply = tuple[int, Headers, bytes]
 
 DYNAMODB_PREFIX = "DynamoDB_20120810"
-MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's own request limit
 
 
 @cache
@@ -53,19 +53,15 @@ def dynamodb_operation(environ: dict[str, Any]) -> str | None:
 
 
 def read_request(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
-    """The request's JSON object; AWS's SerializationException for anything else."""
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError("ValidationException", "Request size exceeded 16777216 bytes", 413)
-    if not body.strip():
-        return {}
+    """The request's JSON object, as the operations front parsed it (or parsed here, with the
+    same rules, for a request that did not pass the front)."""
+    parsed = environ.get(PARSED_REQUEST)
+    if isinstance(parsed, dict):
+        return parsed
     try:
-        request = json.loads(body)
-    except (ValueError, RecursionError):
-        raise ApiError("SerializationException", "Start of structure or map found where not expected, "
-                       "or the request body is not valid JSON") from None
-    if not isinstance(request, dict):
-        raise ApiError("SerializationException", "The request body must be a JSON object")
-    return request
+        return parse_body(body)
+    except RequestRejected as err:
+        raise ApiError(err.code, err.message) from None
 
 
 def key_schema(table: Table) -> KeySchema:
