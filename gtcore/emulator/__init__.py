@@ -39,6 +39,7 @@ from gtcore.emulator.metrics import LatencyPublisher
 from gtcore.emulator.operations import dynamodb_front
 from gtcore.emulator.replicas import ReplicaManager
 from gtcore.emulator.store import MotoStore
+from gtcore.emulator.strong import StrongConsistency
 from gtcore.emulator.ttl import run_sweeper, sweep_once
 
 HOST = "127.0.0.1"
@@ -96,6 +97,7 @@ class Emulator:
             on_applied=self.publisher.record,
         )
         self.replicas = ReplicaManager(self.store, self.engine, create_seconds=replica_create_seconds)
+        self.strong = StrongConsistency(self, seed=seed)  # MRSC tables
         self.dynamodb_front = dynamodb_front(self.store, self.engine, self.replicas,
                                              settle_seconds=replica_create_seconds)
         self._ttl_interval = ttl_interval

@@ -199,6 +199,9 @@ class Gateway:
     def _dynamodb(self, environ: dict[str, Any], region: str, op: str) -> Reply:
         request = read_request(environ, _read_body(environ))
         emu = self._emu
+        strong = emu.strong.answer(region, op, request, lambda: call_app(self._moto, environ), self._with_extras)
+        if strong is not None:  # an MRSC table's request (gtcore.emulator.strong)
+            return strong
         with emu.store.region_lock(region):
             if op == "UpdateTable" and "ReplicaUpdates" in request:
                 return self._update_replicas(environ, region, request)
@@ -233,7 +236,7 @@ class Gateway:
         return self._with_extras(region, table, 200, headers, json.dumps(answer).encode())
 
     def _with_extras(self, region: str, table: str, status: int, headers: Headers, body: bytes) -> Reply:
-        extras = self._emu.replicas.describe_extras(region, table)
+        extras = self._emu.strong.describe_extras(region, table, self._emu.replicas.describe_extras(region, table))
         if not extras:
             return status, headers, body
         answer = json.loads(body)

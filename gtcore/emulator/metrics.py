@@ -12,6 +12,7 @@ datums older than the retention window are trimmed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,9 +47,16 @@ class LatencyPublisher:
         self._open: dict[tuple[str, str, str], _Aggregate] = {}
         self._minute: dict[tuple[str, str, str], MetricAggregatedDatum] = {}  # this minute's datum per pair
         self.published = 0
+        self._excluded: list[Callable[[str], bool]] = []
+
+    def exclude(self, table_test: Callable[[str], bool]) -> None:
+        """Publish nothing for tables this says yes to (MRSC tables: their writes are synchronous)."""
+        self._excluded.append(table_test)
 
     def record(self, delivery: Delivery, applied_at: float) -> None:
         """Engine callback: one replicated write was applied."""
+        if any(test(delivery.write.table) for test in self._excluded):
+            return
         ms = max(0.0, (applied_at - delivery.write.ts) * 1000.0)
         key = (delivery.write.source, delivery.dst, delivery.write.table)
         with self._lock:
