@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.dynamodb.models.utilities import dynamo_json_dump
 
+from gtcore.consistency import CONFLICT_CODE, MEMBERS, strong_members_problem
 from gtcore.emulator.lag import LagModel, PairLag, RealisticLag
 from gtcore.emulator.protocol import Headers, aws_json_response
 from gtcore.emulator.replicas import ApiError
@@ -60,13 +61,6 @@ Describe = Callable[[str, str, int, Headers, bytes], Reply]
 
 STRONG = "STRONG"
 EVENTUAL = "EVENTUAL"
-REGION_SETS: dict[str, tuple[str, ...]] = {
-    "US": ("us-east-1", "us-east-2", "us-west-2"),
-    "EU": ("eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1"),
-    "AP": ("ap-northeast-1", "ap-northeast-2", "ap-northeast-3"),
-}
-MEMBERS = 3
-CONFLICT = "ReplicatedWriteConflictException"
 CONFLICT_MESSAGE = ("The request was rejected because one or more items in the request are being modified "
                     "by a request in another Region.")
 _WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
@@ -77,26 +71,11 @@ _CONTROL_KEYS = {"TableName", "ReplicaUpdates", "GlobalTableWitnessUpdates", "Mu
 _PROCESSING_MS = (4.0, 20.0, 8.0)  # a synchronous trip's work on top of the round trip: low, high, mode
 
 
-def region_set(region: str) -> str | None:
-    """The MRSC Region set a region belongs to (US, EU, AP), or None."""
-    return next((name for name, regions in REGION_SETS.items() if region in regions), None)
-
-
 def check_members(replicas: Iterable[str], witness: str | None = None) -> None:
-    """Raise ApiError (ValidationException) unless these make a valid MRSC table: three distinct
-    Regions (two replicas and a witness, or three replicas) of one Region set."""
-    replicas = list(replicas)
-    members = replicas + ([witness] if witness else [])
-    if len(set(members)) != len(members):
-        raise _invalid(f"MRSC members must be distinct Regions, got {', '.join(members)}")
-    if len(members) != MEMBERS:
-        raise _invalid(f"an MRSC global table has exactly {MEMBERS} Regions (three replicas, or two replicas and "
-                       f"one witness), got {len(members)}: {', '.join(members)}")
-    sets = {region_set(r) for r in members}
-    if None in sets or len(sets) != 1:
-        listing = "; ".join(f"{name}: {', '.join(regions)}" for name, regions in REGION_SETS.items())
-        raise _invalid(f"the Regions of an MRSC global table must all be in one Region set ({listing}), "
-                       f"got {', '.join(members)}")
+    """Raise ApiError (ValidationException) unless these make a valid MRSC table."""
+    problem = strong_members_problem(replicas, witness)
+    if problem is not None:
+        raise _invalid(problem)
 
 
 def sync_trip(lag: LagModel, src: str, dst: str, rng: random.Random) -> float:
@@ -460,7 +439,7 @@ class StrongConsistency:
                 owner = self._in_flight.get(tk)
                 if owner is not None and owner[0] != region:
                     self.conflicts += 1
-                    raise ApiError(CONFLICT, CONFLICT_MESSAGE, 409)
+                    raise ApiError(CONFLICT_CODE, CONFLICT_MESSAGE, 409)
             for tk in keys:
                 _, count = self._in_flight.get(tk, (region, 0))
                 self._in_flight[tk] = (region, count + 1)
