@@ -3,6 +3,8 @@
     python -m setup up   --endpoint http://127.0.0.1:4566          # the local emulator
     python -m setup up   --regions us-west-2,eu-west-1 --profile me  # real AWS
     python -m setup up   --deploy-api                                # ... and chalice deploy
+    python -m setup up   --consistency strong --endpoint ...         # MRSC: us-west-2,us-east-1,us-east-2
+    python -m setup up   --consistency strong --regions us-east-1,us-east-2 --witness us-west-2
     python -m setup down --endpoint http://127.0.0.1:4566
 """
 
@@ -10,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TextIO
 
 from gtcore.cli.arguments import OneLineParser, document_ranges, number
-from gtcore.errors import GtError
+from gtcore.consistency import REGION_SETS, check_strong_members
+from gtcore.errors import ConfigError, GtError
 from gtcore.regional_urls import format_api_urls
 from gtcore.target import Connection, Target
 from gtcore.workshop import WorkshopProgress, WorkshopReport, provision_workshop, teardown_workshop
 
+STRONG_DEFAULT_REGIONS = ("us-west-2", *(r for r in REGION_SETS["US"] if r != "us-west-2"))
 _MARK = {
     "created": "+", "updated": "~", "written": "+", "recorded": "+", "deleted": "-",
     "exists": "=", "absent": "=", "checked": "ok", "kept": "=", "skipped": ".", "failed": "!!",
@@ -91,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", parents=[common], help="create everything (idempotent)")
     up.add_argument("--no-data", action="store_true", help="do not load the sample data")
+    up.add_argument("--consistency", type=str.lower, choices=("eventual", "strong"), default="eventual",
+                    help="the global table's consistency mode: eventual (MREC, the default) or strong (MRSC: "
+                    "three regions of one region set, default " + ",".join(STRONG_DEFAULT_REGIONS) + ")")
+    up.add_argument("--witness", metavar="REGION",
+                    help="with --consistency strong: a witness region instead of a third replica")
     up.add_argument("--deploy-api", action="store_true",
                     help="AWS only: run `chalice deploy` per region and record the API URLs "
                     "(default: discover existing global-serverless APIs)")
@@ -117,6 +127,15 @@ def _print_report(report: WorkshopReport, args: argparse.Namespace, out: TextIO)
         print("Nothing was changed.", file=out)
 
 
+def _regions(args: argparse.Namespace) -> str | None:
+    """--regions, or for an MRSC table with none given anywhere, the US region set (home us-west-2)."""
+    if args.regions is not None or args.command != "up" or args.consistency != "strong":
+        return args.regions
+    if os.environ.get("GT_REGIONS") or args.config:
+        return None
+    return ",".join([r for r in STRONG_DEFAULT_REGIONS if r != args.witness][:2 if args.witness else 3])
+
+
 def main(argv: list[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed, 2 bad input)."""
@@ -124,9 +143,13 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None,
     err = err or sys.stderr
     args = _parser().parse_args(argv)
     try:
-        target = Target.from_sources(regions=args.regions, table=args.table,
+        target = Target.from_sources(regions=_regions(args), table=args.table,
                                      endpoint=args.endpoint, profile=args.profile,
                                      config_path=args.config)
+        if args.command == "up" and (args.consistency == "strong" or args.witness):
+            if args.consistency != "strong":
+                raise ConfigError("--witness is for MRSC tables", hint="add --consistency strong")
+            check_strong_members(target.regions, args.witness)
         conn = Connection(target).open()
         progress = None if (args.quiet or args.json) else ProgressPrinter(err)
         verb = "Setting up" if args.command == "up" else "Tearing down"
@@ -143,7 +166,8 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None,
 
                     deploy = make_deployer(target.profile)
             report = provision_workshop(conn, progress=progress, load_data=not args.no_data,
-                                        deploy=deploy, timeout=args.timeout)
+                                        deploy=deploy, timeout=args.timeout,
+                                        consistency=args.consistency.upper(), witness=args.witness)
         else:
             undeploy = None
             if not target.is_local:

@@ -10,6 +10,7 @@ from gtcore.errors import ConfigError, NotFoundError, ReadOnlyError, wrap
 from gtcore.workshop.api_urls import UndeployFn
 from gtcore.workshop.functions import _remove_functions
 from gtcore.workshop.report import ProgressFn, WorkshopReport, _Run
+from gtcore.workshop.strong_table import is_strong, remove_strong_members
 from gtcore.workshop.table import (
     _deadline,
     _delete_replica,
@@ -72,6 +73,9 @@ def teardown_workshop(
                 action="tear down the workshop",
             )
         present = _replica_states(desc)
+        if is_strong(desc, home):  # MRSC members go two at once
+            remove_strong_members(run, home, desc, wait)
+            others = []
         for region in others:
             if region not in present:
                 alone = _describe(run, region) is not None
