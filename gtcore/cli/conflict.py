@@ -46,7 +46,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _describe(p: ConflictProgress) -> str:
-    return f"conflict: {p.done}/{p.total} trials, {p.conflicts} conflicts, {p.lost_writes} lost writes"
+    return (f"conflict ({p.consistency or '?'}): {p.done}/{p.total} trials, {p.conflicts} conflicts, "
+            f"{p.lost_writes} lost writes, {p.rejected} rejected")
 
 
 def run(args: argparse.Namespace, conn: Connection) -> int:
@@ -64,15 +65,16 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         emit_json({
             "run_id": lab.run_id,
             "state": lab.state,
+            "mode": lab.mode.to_dict() if lab.mode else None,
             "summary": summary,
             "trials": [r.to_dict() for r in results],
         })
     else:
         print(format_table(
-            ["trial", "conflict", "winner", "lost", "lost incr.", "final", "LWW", "verdict",
+            ["trial", "conflict", "winner", "lost", "rejected", "lost incr.", "final", "LWW", "verdict",
              "skew ms"],
             [[r.trial, r.conflict, r.winner or "/".join(r.winner_candidates) or "-",
-              ",".join(r.lost) or "-", r.lost_increments, r.final, r.lww, r.verdict,
+              ",".join(r.lost) or "-", r.rejected, r.lost_increments, r.final, r.lww, r.verdict,
               r.start_skew_ms] for r in results],
         ))
         rate = summary["conflict_rate"]
@@ -84,6 +86,10 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
             + f"; start skew median {summary['start_skew_ms_median']:.1f} ms, "
             f"p99 {summary['start_skew_ms_p99']:.1f} ms"
         )
+        latency = summary["write_latency_ms_p50"]
+        if latency is not None:
+            print(f"write latency p50 {latency:.1f} ms, p99 {summary['write_latency_ms_p99']:.1f} ms")
+        print(summary["said"])
         if args.mode == "increment" and summary["lost_increments"]:
             print("increments were lost: use absolute values (Bookmark = 25), as the workshop "
                   "advises")

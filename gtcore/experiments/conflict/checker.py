@@ -29,6 +29,12 @@ class WriteOutcome:
     old_known: bool = False
     error: str | None = None
     offset_ms: float = 0.0  # deliberate delay after the release (stagger)
+    rejected: int = 0  # MRSC: ReplicatedWriteConflictException answers before it was acknowledged
+
+    @property
+    def latency_ms(self) -> float | None:
+        """From sending (net of the stagger) to the acknowledgement, retries included."""
+        return None if self.acked is None else (self.acked - self.sent) * 1000.0
 
     def overlaps(self, other: WriteOutcome) -> bool:
         """Their requests overlapped in time: which was applied first is unknowable."""
@@ -65,6 +71,11 @@ class TrialResult:
         return sum(1 for w in self.writes if w.status == "ok")
 
     @property
+    def rejected(self) -> int:
+        """Writes rejected with ReplicatedWriteConflictException (MRSC), each retried."""
+        return sum(w.rejected for w in self.writes)
+
+    @property
     def verdict(self) -> str:
         if not self.converged:
             return "diverged"
@@ -82,6 +93,7 @@ class TrialResult:
             "mode": self.mode,
             "regions": ",".join(w.region for w in self.writes),
             "acked": self.acked,
+            "rejected": self.rejected,
             "conflict": self.conflict,
             "winner": self.winner,
             "lost": ",".join(self.lost),
@@ -102,6 +114,7 @@ class TrialResult:
         data = asdict(self)
         data["verdict"] = self.verdict
         data["acked"] = self.acked
+        data["rejected"] = self.rejected
         return jsonable(data)
 
 
@@ -124,6 +137,7 @@ def _writes_of(pairs: Sequence[tuple[Op, Op | None]]) -> list[WriteOutcome]:
             old_known=bool(result.get("old_known", False)),
             error=done.extra.get("error") if done is not None else None,
             offset_ms=float(inv.extra.get("offset_ms", 0.0)),
+            rejected=int(result.get("rejected") or 0),
         ))
     out.sort(key=lambda w: (w.sent, w.region))
     return out
@@ -173,6 +187,9 @@ def judge_trial(
         result.conflict = len(set(map(repr, olds))) < len(olds)
     elif acked:
         result.notes.append("old values unknown (regional API): conflicts cannot be told apart")
+
+    if any(w.rejected for w in writes):
+        result.conflict = True  # MRSC: the service saw the race and rejected a write
 
     if mode == "increment" and converged and isinstance(final, int | float) and acked:
         result.lost_amount = sum(w.amount for w in acked) - (final - (base or 0))
@@ -296,9 +313,11 @@ def _p(values: Sequence[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
 
 
-def summarize_trials(results: Sequence[TrialResult]) -> dict[str, Any]:
-    """Batch figures: conflict rate, lost writes/updates, LWW verdicts, start skew."""
+def summarize_trials(results: Sequence[TrialResult], consistency: str | None = None) -> dict[str, Any]:
+    """Batch figures: conflict rate, lost writes/updates, rejected writes, LWW verdicts, write
+    latency, start skew; and in words what the table's consistency mode did."""
     n = len(results)
+    latencies = [w.latency_ms for r in results for w in r.writes if w.latency_ms is not None]
     conflicts = sum(1 for r in results if r.conflict)
     known = sum(1 for r in results if r.conflict is not None)
     skews = [r.start_skew_ms for r in results]
@@ -318,5 +337,19 @@ def summarize_trials(results: Sequence[TrialResult]) -> dict[str, Any]:
         "start_skew_ms_median": statistics.median(skews) if skews else None,
         "start_skew_ms_p99": _p(skews, 0.99) if skews else None,
         "convergence_ms_median": _p(conv, 0.5) if conv else None,
-    }
+        "writes_rejected": sum(r.rejected for r in results),
+        "write_latency_ms_p50": _p(latencies, 0.5) if latencies else None,
+        "write_latency_ms_p99": _p(latencies, 0.99) if latencies else None,
+        "consistency": consistency,
+    } | {"said": said(consistency, conflicts, sum(len(r.lost) for r in results), sum(r.rejected for r in results))}
+
+
+def said(consistency: str | None, conflicts: int, lost: int, rejected: int) -> str:
+    """What the mode did with the conflicts, in words (for a room, not a log)."""
+    if consistency == "MRSC":
+        return (f"MRSC: {conflicts} conflict(s); {rejected} write(s) rejected with ReplicatedWriteConflictException "
+                f"and retried; {lost} acknowledged write(s) lost")
+    label = consistency or "MREC"
+    return (f"{label}: {conflicts} conflict(s); {lost} acknowledged write(s) silently lost (last writer wins), "
+            f"{rejected} rejected")
 

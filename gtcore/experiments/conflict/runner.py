@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 import uuid
@@ -10,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from gtcore.background import BackgroundRun
+from gtcore.consistency import CONFLICT_CODE, TableMode, read_mode_anywhere
 from gtcore.errors import ConfigError, GtError, ReadOnlyError, wrap
 from gtcore.experiments.conflict.checker import TrialResult, judge_trial, summarize_trials, trials_frame
 from gtcore.experiments.conflict.config import CONFLICT_PK, ConflictConfig
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 
 EXPERIMENT = "conflict"
+RETRY_PAUSE = 0.02  # seconds before the first retry of a rejected write; doubles per rejection
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class ConflictProgress:
     lost_writes: int
     lost_increments: int
     diverged: int
+    rejected: int = 0
+    consistency: str | None = None
     error: str | None = None
 
 
@@ -80,10 +87,10 @@ class _Worker(threading.Thread):
             )
             job.invoked = inv
             try:
-                wrote = self.port.write(lab.config.mode, job.amount, job.tag)
+                wrote, rejected = self._write(job)
                 done = lab.history.ok(inv, {
                     "old": wrote.old, "old_tag": wrote.old_tag, "new": wrote.new,
-                    "old_known": wrote.old_known,
+                    "old_known": wrote.old_known, "rejected": rejected,
                 })
             except Exception as err:  # recorded; the checker allows for unknown outcomes
                 kind, mapped = classify(err, f"write {lab.config.attribute}", self.port.region)
@@ -92,6 +99,26 @@ class _Worker(threading.Thread):
                     lab._fatal = mapped
             job.done = done
             job.finished.set()
+
+
+    def _write(self, job: _Job) -> tuple[Any, int]:
+        """Write; on an MRSC table a write racing another Region's is rejected with
+        ReplicatedWriteConflictException, changing nothing: note it and retry, with a short
+        growing pause, while the write timeout allows. Returns what was written and how many
+        times it was rejected first."""
+        lab = self.lab
+        deadline = time.monotonic() + lab.config.write_timeout
+        rejected = 0
+        while True:
+            try:
+                return self.port.write(lab.config.mode, job.amount, job.tag), rejected
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") != CONFLICT_CODE or time.monotonic() > deadline:
+                    raise
+            rejected += 1
+            lab.history.append(f"writer:{self.port.region}", "info", "write-rejected", self.port.region,
+                               {"trial": job.trial, "attempt": rejected, "code": CONFLICT_CODE})
+            time.sleep(min(0.5, RETRY_PAUSE * 2 ** (rejected - 1)) * (0.5 + random.random()))
 
 
 class ConflictLab(BackgroundRun):
@@ -142,6 +169,7 @@ class ConflictLab(BackgroundRun):
             "config": config.to_meta(),
         })
         self._fatal: GtError | None = None
+        self.mode: TableMode | None = None  # the table's consistency mode, from DescribeTable
         self._results: list[TrialResult] = []
         self._stopping = False
         self._barrier = threading.Barrier(len(self.regions) + 1)
@@ -168,6 +196,8 @@ class ConflictLab(BackgroundRun):
             lost_writes=sum(len(r.lost) for r in results),
             lost_increments=sum(r.lost_increments or 0 for r in results),
             diverged=sum(1 for r in results if not r.converged),
+            rejected=sum(r.rejected for r in results),
+            consistency=self.mode.consistency if self.mode else None,
             error=str(self.error) if self.error else None,
         )
 
@@ -179,7 +209,7 @@ class ConflictLab(BackgroundRun):
         return trials_frame(self.results())
 
     def summary(self) -> dict[str, Any]:
-        return summarize_trials(self.results())
+        return summarize_trials(self.results(), self.mode.consistency if self.mode else None)
 
     def to_csv(self, path: str | Path | None = None) -> str:
         return save(self.frame().to_csv(index=False), path)
@@ -193,6 +223,7 @@ class ConflictLab(BackgroundRun):
             "regions": list(self.regions),
             "key": {"PK": self.config.pk, "SK": self.sk},
             "config": self.config.to_meta(),
+            "mode": self.mode.to_dict() if self.mode else None,
             "error": self.error.to_dict() if self.error else None,
             "summary": jsonable(self.summary()),
             "trials": [r.to_dict() for r in self.results()],
@@ -214,6 +245,8 @@ class ConflictLab(BackgroundRun):
                     "the conflict lab writes and this target is read-only",
                     hint="drop --read-only to run it", action="start conflict lab",
                 )
+            self.mode = read_mode_anywhere(self.conn, self.table, self.regions)
+            self.history.meta["mode"] = self.mode.to_dict()
             ports = open_ports(self.conn, self.regions, self.table, self.config, self.sk,
                                self.api_timeout)
             for port in ports:
