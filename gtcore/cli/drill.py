@@ -129,7 +129,7 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
     verdict = drill.verdict
     assert verdict is not None
     if args.json:
-        emit_json({"verdict": verdict.to_dict(), "log": [
+        emit_json({"mode": drill.mode.to_dict() if drill.mode else None, "verdict": verdict.to_dict(), "log": [
             {"wall": e.wall, "kind": e.kind, "region": e.region, "message": e.message,
              "ok": e.ok} for e in drill.state().log if e.kind != "write" or not e.ok
         ]})

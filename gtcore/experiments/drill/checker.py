@@ -8,6 +8,7 @@ measured per outage from the first failed write to the first acknowledged write 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,6 +50,22 @@ class DrillVerdict:
     failovers: list[dict[str, Any]] = field(default_factory=list)
     regressions: int = 0  # a region's read went back to an older bookmark
     reasons: list[str] = field(default_factory=list)
+    consistency: str | None = None  # the table's mode (MREC/MRSC) as DescribeTable said
+    failover_lost: int = 0  # acknowledged bookmarks the failover region lacked as it took over
+    failover_rpo_ms: float = 0.0  # ... in time: from the bookmark it held to the last acknowledged
+    write_latency_ms_p50: float | None = None
+    write_latency_ms_p99: float | None = None
+
+    @property
+    def said(self) -> str:
+        """What the mode did when the region failed, in words."""
+        label = self.consistency or "mode unknown"
+        if not self.failovers:
+            return f"{label}: no failover happened"
+        if self.failover_lost:
+            return (f"{label}: the failover region was {self.failover_lost} acknowledged bookmark(s) "
+                    f"({self.failover_rpo_ms:.0f} ms) behind when it took over")
+        return f"{label}: the failover region held the last acknowledged bookmark when it took over (RPO 0)"
 
     @property
     def rto_ms(self) -> float | None:
@@ -59,6 +76,7 @@ class DrillVerdict:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["rto_ms"] = self.rto_ms
+        data["said"] = self.said
         for o, src in zip(data["outages"], self.outages, strict=True):
             o["elsewhere"] = src.elsewhere
         return jsonable(data)
@@ -68,7 +86,7 @@ class DrillVerdict:
         rto = f"{self.rto_ms:.0f} ms" if self.rto_ms is not None else "n/a"
         text = (f"{head}: {self.acked}/{self.writes} writes acknowledged, "
                 f"{self.lost_acked} acknowledged lost (RPO), RTO {rto}, "
-                f"{len(self.failovers)} region switches")
+                f"{len(self.failovers)} region switches; {self.said}")
         if self.reasons:
             text += "; " + "; ".join(self.reasons)
         return text
@@ -157,14 +175,47 @@ def check_drill(history: History) -> DrillVerdict:
     if regressions:
         reasons.append(f"{regressions} reads went back to an older bookmark")
 
+    failover_lost, failover_rpo_ms = _behind_at_failover(history, acked, order)
+    latencies = [(c.time - i.time) * 1000.0 for i, c in acked]
     passed = bool(acked) and converged and lost == 0 and not reasons
     return DrillVerdict(
+        consistency=(history.meta.get("mode") or {}).get("consistency"),
+        failover_lost=failover_lost, failover_rpo_ms=failover_rpo_ms,
+        write_latency_ms_p50=_p(latencies, 0.5), write_latency_ms_p99=_p(latencies, 0.99),
         passed=passed, converged=converged, final_by_region=finals,
         last_acked=last_value, last_acked_region=last[0].region if last else None,
         accepted_finals=accepted, writes=len(writes), acked=len(acked), failed=len(failed),
         unknown=len(unknown), lost_acked=lost, rpo_ms=rpo_ms, outages=outages,
         failovers=switches, regressions=regressions, reasons=reasons,
     )
+
+
+def _behind_at_failover(history: History, acked: list[tuple[Op, Op | None]],
+                        order: dict[Any, int]) -> tuple[int, float]:
+    """The worst failover: how many acknowledged bookmarks the new region lacked when it took
+    over (its resume read), and the time between the one it held and the last acknowledged."""
+    worst = (0, 0.0)
+    for op in history.ops:
+        if op.process != "drill" or op.f != "failover":
+            continue
+        before = [(i, c) for i, c in acked if c is not None and c.time <= op.time]
+        if not before:
+            continue
+        held = order.get(op.value.get("resumed"), -1)
+        missing = [(i, c) for i, c in before if order[i.value] > held]
+        if not missing:
+            continue
+        kept = [c for i, c in before if order[i.value] <= held]
+        since = kept[-1].time if kept and kept[-1] is not None else missing[0][0].time
+        last = before[-1][1]
+        rpo = ((last.time if last is not None else since) - since) * 1000.0
+        worst = max(worst, (len(missing), rpo))
+    return worst
+
+
+def _p(values: list[float], q: float) -> float | None:
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))] if values else None
 
 
 def holds_expected(history: History, values: Iterable[str | None]) -> bool:

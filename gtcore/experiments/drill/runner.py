@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtcore.background import BackgroundRun
+from gtcore.consistency import TableMode, read_mode_anywhere
 from gtcore.errors import ConfigError, GtError, ReadOnlyError
 from gtcore.experiments.drill.checker import DrillVerdict, check_drill, holds_expected
 from gtcore.experiments.drill.config import EXPERIMENT, DrillConfig
@@ -122,6 +123,7 @@ class FailoverDrill(BackgroundRun):
         self._want_failback = False
         self._want_failover: str | None = None
         self.verdict: DrillVerdict | None = None
+        self.mode: TableMode | None = None  # the table's consistency mode, from DescribeTable
         self._apis: dict[str, Any] = {}
         self._pool: ThreadPoolExecutor | None = None
 
@@ -188,6 +190,7 @@ class FailoverDrill(BackgroundRun):
             "phase": self._state,
             "config": self.config.to_meta(),
             "regions": list(self.regions),
+            "mode": self.mode.to_dict() if self.mode else None,
             "verdict": self.verdict.to_dict() if self.verdict else None,
             "error": self.error.to_dict() if self.error else None,
             "history": self.history.to_dict(),
@@ -233,6 +236,11 @@ class FailoverDrill(BackgroundRun):
         try:
             self.history.append("drill", "info", "start", self.home,
                                 {"home": self.home, "regions": list(self.regions)})
+            try:
+                self.mode = read_mode_anywhere(self.conn, self.conn.target.table, self.regions)
+                self.history.meta["mode"] = self.mode.to_dict()
+            except Exception as err:  # the drill runs on; its verdict just cannot name the mode
+                self._note("info", self.home, f"consistency mode unknown: {err}", ok=False)
             self._note("info", self.home, f"watching {cfg.user}/{cfg.video} from {self.home}")
             next_tick = time.monotonic()
             while not self._cancel.is_set():
@@ -379,8 +387,12 @@ class FailoverDrill(BackgroundRun):
 
     def _switch(self, region: str, kind: str, reason: str) -> None:
         previous = self._active
+        # where the player resumes: what the new region holds as it takes over (a strongly
+        # consistent read); the checker compares it with the last acknowledged bookmark
+        resumed = self._read_one(region, self._tick, "resume-read")
         self.history.append("drill", "info", kind, region,
-                            {"from": previous, "to": region, "reason": reason})
+                            {"from": previous, "to": region, "reason": reason,
+                             "resumed": resumed.value if resumed.ok else None})
         with self._lock:
             self._active = region
             self._failures = 0
