@@ -1,6 +1,9 @@
 """``probe``: measure replication lag per region pair with the lag probe.
 
 Exit 1 when ``--max-lag-ms`` is given and some pair's p99 is above it or any probe timed out.
+On an MRSC table (DescribeTable says so) there is no replication lag: the probe measures write
+latency and read-after-write visibility instead (a strongly consistent read in every other replica
+right after each write), and exits 1 when a read did not see the write.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from typing import Any
 
 from gtcore.cli import emit_json, export_run, format_table, run_with_progress
 from gtcore.cli.arguments import number, output_file
+from gtcore.consistency import TableMode, read_mode_anywhere
 from gtcore.experiments.lag_probe import LagProbe, ProbeConfig, ProbeProgress, all_pairs, parse_pairs
+from gtcore.experiments.lag_probe.visibility import VisibilityProbe
 from gtcore.target import Connection
 
 
@@ -48,6 +53,9 @@ def _fmt(ms: float) -> str:
 def run(args: argparse.Namespace, conn: Connection) -> int:
     pairs = parse_pairs(args.pairs) if args.pairs else all_pairs(conn.target.regions)
     config = ProbeConfig(pairs=pairs, samples=args.samples, rate=args.rate, timeout=args.timeout)
+    mode = read_mode_anywhere(conn, conn.target.table, conn.target.regions)
+    if mode.strong:
+        return _visibility(args, conn, config, mode)
     probe = LagProbe(conn, config)
     run_with_progress(probe, lambda: _describe(probe.progress()))
     summary = probe.summary()
@@ -64,6 +72,8 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         emit_json({
             "run_id": probe.run_id,
             "state": probe.state,
+            "mode": mode.to_dict(),
+            "kind": "replication-lag",
             "summary": [_clean(r) for r in summary.to_dict(orient="records")],
             "max_lag_ms": args.max_lag_ms,
             "failed": failed,
@@ -94,3 +104,27 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
             v = None if math.isnan(v) else "inf"
         out[k] = v
     return out
+
+
+def _visibility(args: argparse.Namespace, conn: Connection, config: ProbeConfig, mode: TableMode) -> int:
+    probe = VisibilityProbe(conn, config)
+    run_with_progress(probe, lambda: f"visibility probe (MRSC): {probe.elapsed_s:.0f} s")
+    rows = probe.summary()
+    export_run(probe, args.out, args.history)
+    unseen = [f"{r.source}->{r.destination}: {r.samples - r.visible} of {r.samples} strong reads missed the write"
+              for r in rows if r.visible < r.samples]
+    if args.json:
+        emit_json({"run_id": probe.run_id, "state": probe.state, "mode": mode.to_dict(),
+                   "kind": "read-after-write-visibility", "summary": [r.to_dict() for r in rows],
+                   "failed": unseen})
+    else:
+        print(f"table {conn.target.table} is MRSC: no replication lag to measure; write latency and "
+              "read-after-write visibility (strongly consistent reads right after each write)")
+        print(format_table(
+            ["source", "destination", "samples", "visible at once", "write p50 ms", "write p99 ms",
+             "read p50 ms", "read p99 ms"],
+            [[r.source, r.destination, r.samples, r.visible, _fmt(r.write_p50_ms), _fmt(r.write_p99_ms),
+              _fmt(r.read_p50_ms), _fmt(r.read_p99_ms)] for r in rows]))
+        for line in unseen:
+            print(f"FAIL {line}")
+    return 1 if unseen else 0
