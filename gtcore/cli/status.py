@@ -43,6 +43,14 @@ def _concurrency(r: RegionStatus) -> str:
     return "THROTTLED (0)" if r.reserved_concurrency == 0 else str(r.reserved_concurrency)
 
 
+def _mode(r: RegionStatus) -> str:
+    """EVENTUAL (MREC) or STRONG (MRSC), with the witness and its status."""
+    label = {"EVENTUAL": "EVENTUAL (MREC)", "STRONG": "STRONG (MRSC)"}.get(r.consistency or "", r.consistency or "-")
+    if not r.replicas and r.consistency == "EVENTUAL":
+        label = "-"  # a single-Region table has no multi-Region mode
+    return label + "".join(f", witness {w} {s}" for w, s in sorted(r.witnesses.items()))
+
+
 def _items(r: RegionStatus) -> str:
     if r.counted_items is not None:
         return f"{r.counted_items}{'+' if r.count_truncated else ''}"
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         rows.append([
             r.region, r.table_status, ", ".join(r.members),
             f"{r.global_table_version} (legacy)" if r.legacy else r.global_table_version or "-",
-            r.consistency, _items(r), ttl, stream, _api(r), _concurrency(r),
+            _mode(r), _items(r), ttl, stream, _api(r), _concurrency(r),
         ])
     print(format_table(
         ["region", "table", "members", "GT version", "mode", "items", "TTL", "stream", "API",

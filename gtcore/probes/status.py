@@ -97,6 +97,7 @@ class RegionStatus:
     global_table_version: str | None = None
     consistency: str | None = None  # MultiRegionConsistency: EVENTUAL (default) or STRONG
     replicas: dict[str, str] = field(default_factory=dict)  # other regions -> ReplicaStatus
+    witnesses: dict[str, str] = field(default_factory=dict)  # MRSC witness region -> WitnessStatus
     item_count: int | None = None  # DescribeTable ItemCount (AWS refreshes it ~every 6 h)
     size_bytes: int | None = None
     counted_items: int | None = None  # Scan Select=COUNT (only when asked)
@@ -219,6 +220,8 @@ def _describe(conn: Connection, region: str, st: RegionStatus) -> None:
         for r in desc.get("Replicas", [])
         if r.get("RegionName") and r.get("RegionName") != region
     }
+    st.witnesses = {w["RegionName"]: w.get("WitnessStatus", "UNKNOWN")
+                    for w in desc.get("GlobalTableWitnesses") or [] if w.get("RegionName")}
     st.item_count = desc.get("ItemCount")
     st.size_bytes = desc.get("TableSizeBytes")
     spec = desc.get("StreamSpecification") or {}
