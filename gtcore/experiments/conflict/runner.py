@@ -116,7 +116,7 @@ class _Worker(threading.Thread):
                 if err.response.get("Error", {}).get("Code") != CONFLICT_CODE or time.monotonic() > deadline:
                     raise
             rejected += 1
-            lab.history.append(f"writer:{self.port.region}", "info", "write-rejected", self.port.region,
+            lab.history.append(f"rejections:{self.port.region}", "info", "write-rejected", self.port.region,
                                {"trial": job.trial, "attempt": rejected, "code": CONFLICT_CODE})
             time.sleep(min(0.5, RETRY_PAUSE * 2 ** (rejected - 1)) * (0.5 + random.random()))
 
