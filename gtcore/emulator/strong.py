@@ -162,7 +162,7 @@ class StrongConsistency:
             return group
 
     def is_strong(self, table: str) -> bool:
-        return self.group(table) is not None
+        return table in self._groups and self.group(table) is not None  # no lock for the common "no"
 
     def describe(self, table: str) -> dict[str, Any] | None:
         """The table's mode and members (for the control API and tests), or None for MREC/plain tables."""
