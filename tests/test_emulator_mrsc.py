@@ -88,6 +88,7 @@ def test_witness_goes_creating_then_active_and_holds_no_table(emulator: Any, uni
     )["TableDescription"]
     assert answer["GlobalTableWitnesses"] == [{"RegionName": "us-west-2", "WitnessStatus": "CREATING"}]
     assert answer["TableStatus"] == "UPDATING"
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in answer["Replicas"]] == [("us-east-2", "CREATING")]
     wait_for(lambda: ddb["us-east-1"].describe_table(TableName=unique_table)["Table"]
              ["GlobalTableWitnesses"][0]["WitnessStatus"] == "ACTIVE")
     desc = ddb["us-east-2"].describe_table(TableName=unique_table)["Table"]
@@ -344,3 +345,21 @@ def test_no_replication_latency_for_strong_tables(emulator: Any, unique_table: s
             Dimensions=[{"Name": "TableName", "Value": unique_table},
                         {"Name": "ReceivingRegion", "Value": receiving}])["Datapoints"]
         assert points == []
+
+
+# -- the synchronous trip under each lag model ------------------------------------------------
+def test_sync_trip_is_the_round_trip_under_realistic_lag_and_the_configured_figure_otherwise() -> None:
+    import random
+
+    from gtcore.emulator.lag import parse_lag
+    from gtcore.emulator.strong import sync_trip
+    from gtcore.regions import physics_floor_ms
+
+    rng = random.Random(1)
+    floor = 2 * physics_floor_ms("us-west-2", "us-east-1")
+    trips = [sync_trip(parse_lag("realistic"), "us-west-2", "us-east-1", rng) * 1000 for _ in range(200)]
+    assert floor + 4 <= min(trips) and max(trips) <= floor + 20 and floor > 20
+    assert sync_trip(parse_lag("fixed:100"), "us-west-2", "us-east-1", rng) == 0.1
+    pairs = parse_lag("pairs:us-west-2>us-east-1=30;default=fixed:70")
+    assert sync_trip(pairs, "us-west-2", "us-east-1", rng) == 0.03
+    assert sync_trip(pairs, "us-east-1", "us-west-2", rng) == 0.07
