@@ -262,11 +262,16 @@ def test_a_write_in_a_lagging_replica_builds_on_the_latest_version(emulator: Any
 def test_concurrent_writes_from_two_regions_one_rejected_nothing_half_written(emulator: Any,
                                                                                unique_table: str) -> None:
     ddb = _make_strong(emulator, unique_table)
-    first = threading.Thread(target=_put, args=(ddb["us-east-1"], unique_table, "c", 1))
-    first.start()
-    time.sleep(0.03)  # the first write is in flight (fixed:100 trip)
-    code, status, message = _error(_put, ddb["us-east-2"], unique_table, "c", 2)
-    first.join()
+    before = emulator.lag_description()
+    emulator.set_lag("fixed:1500")  # a long trip: the first write stays in flight while the second comes
+    try:
+        first = threading.Thread(target=_put, args=(ddb["us-east-1"], unique_table, "c", 1))
+        first.start()
+        wait_for(lambda: _value(ddb["us-east-1"], unique_table, "c", consistent=False) == 1)  # applied, unacked
+        code, status, message = _error(_put, ddb["us-east-2"], unique_table, "c", 2)
+        first.join()
+    finally:
+        emulator.set_lag(before)
     assert (code, status) == ("ReplicatedWriteConflictException", 409)
     assert "being modified by a request in another Region" in message
     emulator.wait_replicated()
