@@ -1,7 +1,9 @@
 """Drive an emulator over its HTTP control API, and run one as a subprocess.
 
 `EmulatorControl` offers the same control methods as the in-process `Emulator` for an emulator
-in another process (started with `python -m gtcore.emulator` or `spawn_emulator`).
+in another process (started by a launcher such as `python -m setup.emulator`, or with
+`spawn_emulator` / `start_emulator_process`). This module loads without moto: a program that only
+drives an emulator (the CLI, the dashboard) never imports it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,20 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from gtcore.emulator import EmulatorError
+from gtcore.emulator.errors import EmulatorError
+
+# What a launcher prints once the emulator answers (gtcore.emulator.program).
+_READY = " listening on http://"
+_OUTPUT_KEPT = 40  # lines of the child's output kept to explain why it stopped
 
 
 class EmulatorControl:
@@ -33,14 +41,22 @@ class EmulatorControl:
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as reply:
-                return json.loads(reply.read())
+                answer = json.loads(reply.read())
         except urllib.error.HTTPError as err:
             detail = err.read().decode(errors="replace")
             with suppress(ValueError):
                 detail = json.loads(detail).get("error", detail)
             raise EmulatorError(f"emulator control {action}: {detail}") from err
         except OSError as err:
-            raise EmulatorError(f"emulator at {self.endpoint} is not answering ({err})") from err
+            raise EmulatorError(f"emulator at {self.endpoint} is not answering ({err})",
+                                hint="start it (or start it again) and check its URL") from err
+        except ValueError as err:  # JSON that is not JSON: something else listens there
+            raise EmulatorError(f"{self.endpoint} answered {action} with something other than the "
+                                "emulator's control API", hint="check the emulator's URL") from err
+        if not isinstance(answer, dict):
+            raise EmulatorError(f"{self.endpoint} answered {action} with something other than the "
+                                "emulator's control API", hint="check the emulator's URL")
+        return answer
 
     def state(self) -> dict[str, Any]:
         return self._call("GET", "state")
@@ -85,43 +101,82 @@ class EmulatorControl:
 
 
 class EmulatorProcess(EmulatorControl):
-    def __init__(self, endpoint: str, process: subprocess.Popen[str]) -> None:
+    """An emulator running in a child process of this one, driven over HTTP."""
+
+    def __init__(self, endpoint: str, process: subprocess.Popen[bytes], output: deque[str]) -> None:
         super().__init__(endpoint)
         self.process = process
+        self._output = output
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def output(self) -> list[str]:
+        """The child's last lines of output (stdout and stderr): why it stopped, when it did."""
+        return list(self._output)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdin is not None:
+            with suppress(OSError):
+                self.process.stdin.close()
+
+
+def start_emulator_process(module: str, lag: str = "fixed:100", *, port: int = 0,
+                           replica_create_seconds: float = 0.2, startup_timeout: float = 30.0,
+                           cwd: str | os.PathLike[str] | None = None) -> EmulatorProcess:
+    """Run ``python -m <module> --port <port> --lag <lag>`` and return it once it answers.
+
+    ``module`` is the launcher: a program that hands the emulator what it serves and runs
+    :func:`gtcore.emulator.program.main` (``setup.emulator`` for the workshop's regional API,
+    ``gtcore.emulator`` for the emulator alone). The child stops when this process exits, even
+    when this process is killed outright: its stdin is a pipe from here (``--exit-with-stdin``).
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", str(port), "--lag", lag,
+         "--replica-create-seconds", str(replica_create_seconds), "--exit-with-stdin"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    output: deque[str] = deque(maxlen=_OUTPUT_KEPT)
+    ready = threading.Event()
+    found: list[str] = []
+
+    def read_output() -> None:
+        """Find the endpoint line, then keep draining (a full pipe would stall the child)."""
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            output.append(line)
+            if not found and _READY in line:
+                found.append(line.split(" on ", 1)[1].split()[0])
+                ready.set()
+        ready.set()  # the child exited
+
+    threading.Thread(target=read_output, name=f"gt-emulator-output-{process.pid}", daemon=True).start()
+    exited = ready.wait(startup_timeout)  # set by the endpoint line, or by the output's end
+    if not found:
+        process.kill()
+        process.wait()
+        said = " / ".join(line for line in output if line.strip())[-800:]
+        what = f"exited: {said or 'no output'}" if exited else f"did not start within {startup_timeout:g} s"
+        raise EmulatorError(f"the emulator subprocess (python -m {module}) {what}")
+    return EmulatorProcess(found[0], process, output)
 
 
 @contextmanager
-def spawn_emulator(lag: str = "fixed:100", *, replica_create_seconds: float = 0.2,
+def spawn_emulator(lag: str = "fixed:100", *, module: str, replica_create_seconds: float = 0.2,
                    startup_timeout: float = 30.0) -> Iterator[EmulatorProcess]:
-    """Run `python -m gtcore.emulator --port 0` in a subprocess; yields it ready for requests."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gtcore.emulator", "--port", "0", "--lag", lag,
-         "--replica-create-seconds", str(replica_create_seconds)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.monotonic() + startup_timeout
-    endpoint = None
-    assert process.stdout is not None
-    while endpoint is None:
-        line = process.stdout.readline()
-        if not line:
-            err = process.stderr.read() if process.stderr else ""
-            raise EmulatorError(f"the emulator subprocess exited: {err.strip()}")
-        if " on http://" in line:
-            endpoint = line.split(" on ", 1)[1].split()[0]
-        elif time.monotonic() > deadline:
-            process.kill()
-            raise EmulatorError("the emulator subprocess did not start in time")
-    emu = EmulatorProcess(endpoint, process)
+    """:func:`start_emulator_process` for the length of a ``with`` block."""
+    emu = start_emulator_process(module, lag, replica_create_seconds=replica_create_seconds,
+                                 startup_timeout=startup_timeout)
     try:
         yield emu
     finally:

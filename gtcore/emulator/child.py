@@ -1,0 +1,96 @@
+"""A long-running program's own emulator, in a child process: the dashboard's, one per server.
+
+The program creates one :class:`EmulatorChild` and shares it (the dashboard holds it in
+``st.cache_resource``, so every browser session of a server uses the same emulator). The child
+runs in its own process, with its own GIL and its own process-wide tuning, and is driven only over
+HTTP (:class:`~gtcore.emulator.client.EmulatorControl`). It stops with this process: at exit
+(``atexit``), and, when this process is killed outright, by itself, as its stdin (a pipe from
+here) closes. When it dies it stays dead until someone asks for :meth:`EmulatorChild.restart`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from dataclasses import dataclass
+
+from gtcore.emulator.client import EmulatorControl, EmulatorProcess, start_emulator_process
+from gtcore.emulator.errors import EmulatorError
+
+
+@dataclass(frozen=True)
+class ChildState:
+    """What a status line needs: where the child listens, whether it runs, and why not."""
+
+    endpoint: str | None
+    running: bool
+    pid: int | None
+    exit_code: int | None
+    problem: str | None  # why it is not running: its start error or its last output
+
+
+class EmulatorChild:
+    def __init__(self, module: str, *, lag: str, replica_create_seconds: float,
+                 cwd: str | os.PathLike[str] | None = None, startup_timeout: float = 60.0) -> None:
+        """``module``: the launcher to run (``python -m <module>``), e.g. ``setup.emulator``."""
+        self._module = module
+        self._lag = lag
+        self._replica_create_seconds = replica_create_seconds
+        self._cwd = cwd
+        self._startup_timeout = startup_timeout
+        self._lock = threading.Lock()
+        self._process: EmulatorProcess | None = None
+        self._start_error: EmulatorError | None = None
+        atexit.register(self.stop)
+
+    def start(self) -> EmulatorChild:
+        """Start the child unless it runs; a failure is kept (see :meth:`state`), not raised."""
+        with self._lock:
+            if self._process is None or not self._process.running:
+                self._start()
+        return self
+
+    def restart(self) -> None:
+        """Stop the child if it still runs, then start a new one (on a new port: its state is new)."""
+        with self._lock:
+            if self._process is not None:
+                self._process.stop()
+            self._start()
+
+    def _start(self) -> None:
+        try:
+            self._process = start_emulator_process(
+                self._module, self._lag, replica_create_seconds=self._replica_create_seconds,
+                startup_timeout=self._startup_timeout, cwd=self._cwd)
+            self._start_error = None
+        except EmulatorError as err:
+            self._process, self._start_error = None, err
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process is not None:
+                self._process.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """Where the child listens (or listened, when it died); raises when it never started."""
+        process = self._process
+        if process is None:
+            raise self._start_error or EmulatorError("the local emulator has not been started")
+        return process.endpoint
+
+    def control(self) -> EmulatorControl:
+        return EmulatorControl(self.endpoint)
+
+    def state(self) -> ChildState:
+        process = self._process
+        if process is None:
+            problem = str(self._start_error) if self._start_error else "not started"
+            return ChildState(None, False, None, None, problem)
+        code = process.process.poll()
+        problem = None
+        if code is not None:
+            said = [line for line in process.output() if line.strip()]
+            problem = f"exited with code {code}" + (f": {said[-1]}" if said else "")
+        return ChildState(process.endpoint, code is None, process.process.pid, code, problem)
