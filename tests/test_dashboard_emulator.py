@@ -118,6 +118,38 @@ def test_sessions_share_one_child_emulator_and_restart_it_when_it_died(own_child
         re.findall(r"running on port (\d+)", _texts(first))
 
 
+def test_an_endpoint_in_the_config_file_is_used_and_nothing_is_started(emulator, tmp_path, monkeypatch) -> None:
+    from ui import session
+
+    config = tmp_path / "target.toml"
+    config.write_text(f'endpoint = "{emulator.endpoint}"\ntable = "gt-conf-{uuid.uuid4().hex[:6]}"\n')
+    monkeypatch.delenv("GT_EMULATOR_URL", raising=False)
+    monkeypatch.delenv("GT_TARGET", raising=False)
+    monkeypatch.setenv("GT_CONFIG", str(config))
+    session._emulator_child.clear()
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["gt_choice"].is_emulator
+    shown = _texts(at)
+    assert f"running on port {emulator.endpoint.rsplit(':', 1)[1]}" in shown
+    assert "started outside the dashboard" in shown and "All 2 regions healthy" in shown
+    assert emulator_children(os.getpid()) == []
+
+
+def test_a_bad_emulator_url_is_a_message_and_starts_nothing(monkeypatch) -> None:
+    from ui.session import Choice
+
+    monkeypatch.setenv("GT_EMULATOR_URL", "127.0.0.1:4566")  # no scheme
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["gt_choice"] = Choice(mode="emulator")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "'127.0.0.1:4566' is not an emulator URL" in _texts(at)
+    assert "The local emulator does not answer" in _texts(at)
+    assert emulator_children(os.getpid()) == []
+
+
 # --- `streamlit run dashboard.py` ---------------------------------------------------------------
 
 

@@ -12,12 +12,13 @@ Environment (read once, for the first choice of a session):
   ``GT_CONFIG`` names a config file (see :meth:`gtcore.target.Target.from_sources`).
 - ``GT_REGIONS``, ``GT_TABLE``, ``AWS_PROFILE``, ``GT_READ_ONLY``: the usual target settings.
 - ``GT_EMULATOR_LAG``: the embedded emulator's lag model (default ``realistic``).
-- ``GT_EMULATOR_URL``: an emulator that already runs (``python -m setup.emulator``): the
-  dashboard uses it and starts none.
+- ``GT_EMULATOR_URL`` (or an ``endpoint`` in the ``GT_CONFIG`` file): an emulator that already
+  runs (``python -m setup.emulator``): the dashboard uses it and starts none.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -64,6 +65,8 @@ def default_choice(env: dict[str, str] | None = None) -> Choice:
                                         if k != "AWS_ENDPOINT_URL"})
     except GtError:
         base = Target(regions=DEFAULT_REGIONS)
+    if base.endpoint and not env.get("GT_TARGET", "").strip():
+        mode = "emulator"  # a config file that names an endpoint names an emulator (see emulator_url)
     return Choice(mode=mode, regions=base.regions, table=base.table,
                   profile=base.profile, read_only=base.read_only)
 
@@ -101,8 +104,20 @@ def emulator_lag_spec() -> str:
 
 
 def emulator_url() -> str | None:
-    """``GT_EMULATOR_URL``: an emulator started elsewhere, used instead of starting one."""
-    return os.environ.get("GT_EMULATOR_URL", "").strip().rstrip("/") or None
+    """An emulator started elsewhere, used instead of starting one: ``GT_EMULATOR_URL``, else the
+    ``endpoint`` of the ``GT_CONFIG`` file."""
+    url = os.environ.get("GT_EMULATOR_URL", "").strip() or _configured_endpoint(os.environ.get("GT_CONFIG", ""))
+    return url.rstrip("/") or None
+
+
+@functools.lru_cache(maxsize=4)
+def _configured_endpoint(config_path: str) -> str:
+    if not config_path:
+        return ""
+    try:
+        return Target.from_sources(config_path=config_path, env={}).endpoint or ""
+    except GtError:
+        return ""  # a broken config file is reported where the target is built
 
 
 @st.cache_resource(show_spinner="Starting the local Global Tables emulator…")

@@ -105,7 +105,7 @@ def emulator_box() -> None:
     port = urlparse(emu.endpoint).port
     with st.sidebar.expander(f"Emulator · running on port {port}", icon=":material/dns:"):
         owner = (f"a child process of this dashboard (pid {child.state().pid})" if child is not None
-                 else "started outside the dashboard (GT_EMULATOR_URL)")
+                 else "started outside the dashboard (GT_EMULATOR_URL or the config's endpoint)")
         st.caption(f"Serving every region at `{emu.endpoint}`, {owner}")
 
         def apply_lag() -> None:

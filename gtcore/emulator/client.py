@@ -30,6 +30,9 @@ _OUTPUT_KEPT = 40  # lines of the child's output kept to explain why it stopped
 
 class EmulatorControl:
     def __init__(self, endpoint: str, *, timeout: float = 5.0) -> None:
+        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+            raise EmulatorError(f"{endpoint!r} is not an emulator URL",
+                                hint="use e.g. http://127.0.0.1:4566")
         self.endpoint = endpoint.rstrip("/")
         self._timeout = timeout
 
@@ -41,19 +44,15 @@ class EmulatorControl:
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as reply:
-                answer = json.loads(reply.read())
+                answer = _json_object(reply.read())
         except urllib.error.HTTPError as err:
-            detail = err.read().decode(errors="replace")
-            with suppress(ValueError):
-                detail = json.loads(detail).get("error", detail)
-            raise EmulatorError(f"emulator control {action}: {detail}") from err
-        except OSError as err:
+            detail = err.read()
+            said = (_json_object(detail) or {}).get("error") or detail.decode(errors="replace")[:300]
+            raise EmulatorError(f"emulator control {action}: {said}") from err
+        except (OSError, ValueError) as err:  # ValueError: a URL urllib cannot use
             raise EmulatorError(f"emulator at {self.endpoint} is not answering ({err})",
                                 hint="start it (or start it again) and check its URL") from err
-        except ValueError as err:  # JSON that is not JSON: something else listens there
-            raise EmulatorError(f"{self.endpoint} answered {action} with something other than the "
-                                "emulator's control API", hint="check the emulator's URL") from err
-        if not isinstance(answer, dict):
+        if answer is None:  # something else listens there
             raise EmulatorError(f"{self.endpoint} answered {action} with something other than the "
                                 "emulator's control API", hint="check the emulator's URL")
         return answer
@@ -98,6 +97,15 @@ class EmulatorControl:
 
     def reset(self) -> None:
         self._call("POST", "reset")
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    """A JSON object from bytes, or None when they hold anything else."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class EmulatorProcess(EmulatorControl):
