@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +100,11 @@ def test_sessions_share_one_child_emulator_and_restart_it_when_it_died(own_child
     assert ports[0] and ports[0] == ports[1], ports
     assert "All 2 regions healthy" in _texts(sessions[1])
     assert "No region isolated" in _texts(sessions[0])
+
+    st.cache_resource.clear()  # the menu's "Clear cache": the same emulator, not an empty new one
+    sessions[1].run()
+    assert emulator_children(os.getpid()) == children
+    assert re.findall(r"Emulator · running on port (\d+)", _texts(sessions[1])) == ports[0]
 
     os.kill(children[0], signal.SIGKILL)
     wait_for(lambda: not alive(children[0]), 10, "the child to die")

@@ -123,9 +123,9 @@ def _configured_endpoint(config_path: str) -> str:
 @st.cache_resource(show_spinner="Starting the local Global Tables emulator…")
 def _emulator_child() -> EmulatorChild:
     """The server's own emulator: one child process for every session, stopped with the server."""
-    return EmulatorChild(EMULATOR_LAUNCHER, lag=emulator_lag_spec(),
-                         replica_create_seconds=REPLICA_CREATE_SECONDS,
-                         cwd=Path(__file__).resolve().parents[1]).start()
+    return EmulatorChild.shared(EMULATOR_LAUNCHER, lag=emulator_lag_spec(),
+                                replica_create_seconds=REPLICA_CREATE_SECONDS,
+                                cwd=Path(__file__).resolve().parents[1])
 
 
 def emulator_child() -> EmulatorChild | None:

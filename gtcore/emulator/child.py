@@ -14,6 +14,7 @@ import atexit
 import os
 import threading
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from gtcore.emulator.client import EmulatorControl, EmulatorProcess, start_emulator_process
 from gtcore.emulator.errors import EmulatorError
@@ -31,6 +32,20 @@ class ChildState:
 
 
 class EmulatorChild:
+    _shared: ClassVar[dict[str, EmulatorChild]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, module: str, **options: Any) -> EmulatorChild:
+        """This process's one child running ``module``, started unless it runs. A second caller
+        (e.g. after the dashboard's caches were cleared) gets the same child, not a new emulator
+        with none of the tables; ``options`` apply when the child is first made."""
+        with cls._shared_lock:
+            child = cls._shared.get(module)
+            if child is None:
+                child = cls._shared[module] = cls(module, **options)
+        return child.start()
+
     def __init__(self, module: str, *, lag: str, replica_create_seconds: float,
                  cwd: str | os.PathLike[str] | None = None, startup_timeout: float = 60.0) -> None:
         """``module``: the launcher to run (``python -m <module>``), e.g. ``setup.emulator``."""
