@@ -129,7 +129,7 @@ def _emulator_child() -> EmulatorChild:
 
 
 def emulator_child() -> EmulatorChild | None:
-    """The emulator this server started (None when ``GT_EMULATOR_URL`` names one)."""
+    """The emulator this server started (None when ``emulator_url()`` names one started elsewhere)."""
     return None if emulator_url() else _emulator_child()
 
 

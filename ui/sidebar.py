@@ -92,16 +92,15 @@ def who_am_i() -> None:
 def emulator_box() -> None:
     """The local emulator (only in emulator mode): its port, whether it runs, its lag model and
     isolated regions; a way to start it again when it stopped."""
-    if not session.choice().is_emulator:
-        return
-    child = session.emulator_child()
     try:
         emu = session.emulator()
-        assert emu is not None  # emulator mode
+        if emu is None:
+            return
         state = emu.state()
     except EmulatorError as err:
-        emulator_down(child, err)
+        emulator_down(session.emulator_child(), err)
         return
+    child = session.emulator_child()
     port = urlparse(emu.endpoint).port
     with st.sidebar.expander(f"Emulator · running on port {port}", icon=":material/dns:"):
         owner = (f"a child process of this dashboard (pid {child.state().pid})" if child is not None
@@ -126,10 +125,11 @@ def emulator_box() -> None:
 
 def emulator_down(child: EmulatorChild | None, err: EmulatorError) -> None:
     """The emulator does not answer: say so, why, and (when this server owns it) offer a restart."""
-    st.sidebar.error("The local emulator is not running" if child is not None
-                     else "The local emulator does not answer", icon=":material/dns:")
-    why = child.state().problem if child is not None else None
-    st.sidebar.caption(why or str(err))
+    status = child.state() if child is not None else None
+    stopped = status is not None and not status.running
+    st.sidebar.error("The local emulator stopped" if stopped else "The local emulator does not answer",
+                     icon=":material/dns:")
+    st.sidebar.caption((status.problem if status is not None else None) or str(err))
     if child is not None:
         st.sidebar.button("Restart the emulator", key="sidebar_emulator_restart", type="primary",
                           on_click=child.restart, width="stretch",

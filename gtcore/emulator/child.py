@@ -16,19 +16,17 @@ import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from gtcore.emulator.client import EmulatorControl, EmulatorProcess, start_emulator_process
+from gtcore.emulator.client import EmulatorProcess, start_emulator_process
 from gtcore.emulator.errors import EmulatorError
 
 
 @dataclass(frozen=True)
 class ChildState:
-    """What a status line needs: where the child listens, whether it runs, and why not."""
+    """What a status line needs: whether the child runs, its process id, and why it does not."""
 
-    endpoint: str | None
     running: bool
     pid: int | None
-    exit_code: int | None
-    problem: str | None  # why it is not running: its start error or its last output
+    problem: str | None  # why it is not running: its start error, or its exit code and last words
 
 
 class EmulatorChild:
@@ -95,17 +93,14 @@ class EmulatorChild:
             raise self._start_error or EmulatorError("the local emulator has not been started")
         return process.endpoint
 
-    def control(self) -> EmulatorControl:
-        return EmulatorControl(self.endpoint)
-
     def state(self) -> ChildState:
         process = self._process
         if process is None:
             problem = str(self._start_error) if self._start_error else "not started"
-            return ChildState(None, False, None, None, problem)
+            return ChildState(False, None, problem)
         code = process.process.poll()
         problem = None
         if code is not None:
             said = [line for line in process.output() if line.strip()]
             problem = f"exited with code {code}" + (f": {said[-1]}" if said else "")
-        return ChildState(process.endpoint, code is None, process.process.pid, code, problem)
+        return ChildState(code is None, process.process.pid, problem)
