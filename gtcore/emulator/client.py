@@ -25,7 +25,7 @@ from gtcore.emulator.errors import EmulatorError
 
 # What a launcher prints once the emulator answers (gtcore.emulator.program).
 _READY = " listening on http://"
-_OUTPUT_KEPT = 40  # lines of the child's output kept to explain why it stopped
+OUTPUT_KEPT = 200  # lines of a child's output kept (the last ones): why it stopped, when it did
 
 
 class EmulatorControl:
@@ -111,17 +111,20 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
 class EmulatorProcess(EmulatorControl):
     """An emulator running in a child process of this one, driven over HTTP."""
 
-    def __init__(self, endpoint: str, process: subprocess.Popen[bytes], output: deque[str]) -> None:
+    def __init__(self, endpoint: str, process: subprocess.Popen[bytes], output: deque[str],
+                 reader: threading.Thread) -> None:
         super().__init__(endpoint)
         self.process = process
         self._output = output
+        self._reader = reader
 
     @property
     def running(self) -> bool:
         return self.process.poll() is None
 
     def output(self) -> list[str]:
-        """The child's last lines of output (stdout and stderr): why it stopped, when it did."""
+        """The child's last :data:`OUTPUT_KEPT` lines of output (stdout and stderr), complete
+        once it stopped: why it stopped, when it did."""
         return list(self._output)
 
     def stop(self) -> None:
@@ -135,6 +138,7 @@ class EmulatorProcess(EmulatorControl):
         if self.process.stdin is not None:
             with suppress(OSError):
                 self.process.stdin.close()
+        self._reader.join(timeout=5)  # the output to its end
 
 
 def start_emulator_process(module: str, lag: str = "fixed:100", *, port: int = 0,
@@ -153,7 +157,7 @@ def start_emulator_process(module: str, lag: str = "fixed:100", *, port: int = 0
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    output: deque[str] = deque(maxlen=_OUTPUT_KEPT)
+    output: deque[str] = deque(maxlen=OUTPUT_KEPT)
     ready = threading.Event()
     found: list[str] = []
 
@@ -168,7 +172,8 @@ def start_emulator_process(module: str, lag: str = "fixed:100", *, port: int = 0
                 ready.set()
         ready.set()  # the child exited
 
-    threading.Thread(target=read_output, name=f"gt-emulator-output-{process.pid}", daemon=True).start()
+    reader = threading.Thread(target=read_output, name=f"gt-emulator-output-{process.pid}", daemon=True)
+    reader.start()
     exited = ready.wait(startup_timeout)  # set by the endpoint line, or by the output's end
     if not found:
         process.kill()
@@ -176,7 +181,7 @@ def start_emulator_process(module: str, lag: str = "fixed:100", *, port: int = 0
         said = " / ".join(line for line in output if line.strip())[-800:]
         what = f"exited: {said or 'no output'}" if exited else f"did not start within {startup_timeout:g} s"
         raise EmulatorError(f"the emulator subprocess (python -m {module}) {what}")
-    return EmulatorProcess(found[0], process, output)
+    return EmulatorProcess(found[0], process, output, reader)
 
 
 @contextmanager
