@@ -33,7 +33,7 @@ def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -
     headers = {**(headers or {}), **({"Host": host} if host else {})}
     request = urllib.request.Request(target, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=60) as resp:
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
