@@ -33,11 +33,11 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
-from gtcore.emulator.client import spawn_emulator  # noqa: E402
 from gtcore.experiments.conflict import ConflictConfig, ConflictLab  # noqa: E402
 from gtcore.experiments.drill import DrillConfig, FailoverDrill  # noqa: E402
 from gtcore.target import Connection, Target  # noqa: E402
 from gtcore.workshop import provision_workshop  # noqa: E402
+from setup.emulator import spawn  # noqa: E402
 
 US = ("us-west-2", "us-east-1", "us-east-2")
 OUTAGE_AT, OUTAGE_FOR = 1.5, 2.5
@@ -66,7 +66,7 @@ def _drill(emu: Any, conn: Connection) -> dict[str, Any]:
 
 
 def measure(consistency: str, trials: int) -> dict[str, Any]:
-    with spawn_emulator("realistic", replica_create_seconds=0.2) as emu:
+    with spawn("realistic", replica_create_seconds=0.2) as emu:
         conn = Connection(Target(regions=US, endpoint=emu.endpoint))
         report = provision_workshop(conn, consistency=consistency)
         if not report.ok:

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 def _workshop(consistency: str) -> Iterator[tuple[Any, Connection]]:
-    from gtcore.emulator.client import spawn_emulator
+    from setup.emulator import spawn
 
-    with spawn_emulator("realistic", replica_create_seconds=0.2) as emu:
+    with spawn("realistic", replica_create_seconds=0.2) as emu:
         conn = Connection(Target(regions=US, endpoint=emu.endpoint))
         report = provision_workshop(conn, consistency=consistency)
         assert report.ok, report.to_dict()

@@ -9,15 +9,15 @@ import boto3
 import botocore.config
 import pytest
 
-from gtcore.emulator.client import spawn_emulator
 from setup.cli import main
+from setup.emulator import spawn
 
 US = ("us-west-2", "us-east-1", "us-east-2")
 
 
 @pytest.fixture(scope="module")
 def emu():
-    with spawn_emulator("fixed:50", replica_create_seconds=0.2) as emulator:
+    with spawn("fixed:50", replica_create_seconds=0.2) as emulator:
         yield emulator
 
 
