@@ -200,6 +200,7 @@ class Gateway:
         request = read_request(environ, _read_body(environ))
         emu = self._emu
         with emu.store.region_lock(region):
+            emu.engine.deliver_due(region)  # what is due is visible to this request, whatever the load
             if op == "UpdateTable" and "ReplicaUpdates" in request:
                 return self._update_replicas(environ, region, request)
             status, headers, body = run_write(emu, region, op, request, lambda: call_app(self._moto, environ))
