@@ -14,12 +14,16 @@ median/p90/max, pending deliveries over time, applied and stale-discarded delive
 probe samples the emulator itself reported as taken while behind. Targets: observed lag median
 <= 0.8 s and max <= 2 s at fixed:500, pending bounded, 0 errors.
 
-    .venv/bin/python bench/bench_room_load.py [--clients 24] [--seconds 60] [--lag-ms 500]
+`--in-process` runs the emulator inside the bench's own process instead (with the prober and the
+sampler, as an embedded emulator shares its process with the app that embeds it).
+
+    .venv/bin/python bench/bench_room_load.py [--clients 24] [--seconds 60] [--lag-ms 500] [--in-process]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import random
@@ -36,7 +40,7 @@ os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from gtcore.emulator.client import spawn_emulator  # noqa: E402
+from gtcore.emulator.client import EmulatorControl, spawn_emulator  # noqa: E402
 
 REGIONS = ("us-west-2", "eu-west-1")
 TABLE = "room"
@@ -142,10 +146,30 @@ class Prober:
             self.errors += 1
 
 
-def run(clients: int, processes: int, seconds: float, lag_ms: int) -> None:
-    with spawn_emulator(f"fixed:{lag_ms}", replica_create_seconds=0.2) as emu:
+@contextlib.contextmanager
+def in_process_emulator(lag: str) -> Any:
+    from gtcore.emulator import Emulator
+
+    emu = Emulator(port=0, lag=lag, replica_create_seconds=0.2).start()
+    try:
+        control = EmulatorControl(emu.endpoint)
+        control.pid = os.getpid()  # type: ignore[attr-defined]
+        yield control
+    finally:
+        emu.stop()
+
+
+@contextlib.contextmanager
+def spawned_emulator(lag: str) -> Any:
+    with spawn_emulator(lag, replica_create_seconds=0.2) as emu:
+        emu.pid = emu.process.pid  # type: ignore[attr-defined]
+        yield emu
+
+
+def run(clients: int, processes: int, seconds: float, lag_ms: int, in_process: bool) -> None:
+    with (in_process_emulator if in_process else spawned_emulator)(f"fixed:{lag_ms}") as emu:
         create_table(emu.endpoint)
-        pid = emu.process.pid
+        pid = emu.pid
         out: Any = mp.Queue()
         per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
         firsts = [sum(per[:i]) for i in range(processes)]
@@ -181,7 +205,8 @@ def run(clients: int, processes: int, seconds: float, lag_ms: int) -> None:
     discarded = state1["discarded"] - state0["discarded"]
     superseded = state1.get("superseded", 0) - state0.get("superseded", 0)
     print(f"load: {clients} clients in {len(procs)} processes, GetItem/PutItem 50/50 on {ITEMS} keys, "
-          f"{'/'.join(REGIONS)} at fixed:{lag_ms}, {seconds:.0f} s; {os.cpu_count()} CPUs, load average "
+          f"{'/'.join(REGIONS)} at fixed:{lag_ms}, {seconds:.0f} s, emulator "
+          f"{'in the bench process' if in_process else 'in its own process'}; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}")
     print(f"requests: {done} in {elapsed:.1f} s = {done / elapsed:.0f}/s, client errors {errors}, "
           f"prober errors {prober.errors}")
@@ -203,8 +228,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--lag-ms", type=int, default=500)
+    parser.add_argument("--in-process", action="store_true", help="run the emulator in this process")
     args = parser.parse_args()
-    run(args.clients, args.processes, args.seconds, args.lag_ms)
+    run(args.clients, args.processes, args.seconds, args.lag_ms, args.in_process)
 
 
 if __name__ == "__main__":

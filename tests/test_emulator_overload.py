@@ -18,7 +18,7 @@ from test_emulator_engine import DictStore, make, write
 
 from gtcore.emulator.client import EmulatorControl
 from gtcore.emulator.overload import BEHIND_SECONDS
-from gtcore.probes.status import EmulatorHealth, emulator_health
+from gtcore.probes.status import EmulatorHealth, StatusReport, emulator_health
 from gtcore.target import Connection, Target
 
 WEST, EU = "us-west-2", "eu-west-1"
@@ -154,6 +154,9 @@ def test_emulator_health_turns_behind_pairs_into_a_warning() -> None:
     assert "overloaded" in line and f"{WEST} -> {EU}" in line and "3.2 s" in line and "5.1 s" in line
     assert "812 pending" in line
     assert EmulatorHealth(endpoint="http://127.0.0.1:1", healthy=True).ok
+    report = StatusReport(table="t", regions=[], checked_at="now", elapsed_ms=1.0, emulator=health)
+    as_json = report.to_dict()  # what `gtcore status --json` prints
+    assert as_json["ok"] is False and as_json["emulator"]["behind"][0]["behind_ms"] == 3200.0
 
 
 @pytest.mark.slow
