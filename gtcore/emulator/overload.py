@@ -5,13 +5,15 @@ A few milliseconds late is the scheduler; seconds late means the emulator cannot
 its load, and any lag measured meanwhile is the emulator's backlog, not AWS-like lag. The
 tracker keeps, per (source, destination) pair, the lateness of the deliveries of the last
 minute, and reports for each pair: how late it is now (the later of the oldest delivery that is
-due and not yet applied, and the latest delivery applied in the last second), the p99 and the
-maximum over the window, and whether the pair is *behind* (now later than `BEHIND_SECONDS`).
+due and not yet applied, and the median lateness of the deliveries of the last second: a backlog,
+not one delivery that met a busy moment), the p99 and the maximum over the window, and whether
+the pair is *behind* (now later than `BEHIND_SECONDS`).
 Deliveries held by a fault (paused, isolated) are the fault's doing, not overload: not counted.
 """
 
 from __future__ import annotations
 
+import statistics
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -21,7 +23,7 @@ Pair = tuple[str, str]
 
 BEHIND_SECONDS = 0.25  # later than the model by more than this: the emulator is behind
 WINDOW_SECONDS = 60.0
-RECENT_SECONDS = 1.0  # a delivery applied this recently still says how late the pair is now
+RECENT_SECONDS = 1.0  # deliveries applied this recently say how late the pair is now
 KEPT_PER_PAIR = 20_000  # lateness samples kept per pair (a minute at ~330 deliveries/s)
 
 
@@ -60,8 +62,8 @@ class LatenessTracker:
             for pair in sorted(known):
                 samples = self._samples.get(pair) or deque()
                 lateness = [late for _, late in samples]
-                recent = max((late for at, late in samples if at >= now - RECENT_SECONDS), default=0.0)
-                current = max(recent, overdue.get(pair, 0.0))
+                recent = [late for at, late in samples if at >= now - RECENT_SECONDS]
+                current = max(statistics.median(recent) if recent else 0.0, overdue.get(pair, 0.0))
                 pairs.append({
                     "source": pair[0], "destination": pair[1],
                     "behind": current > self.behind_seconds,
