@@ -206,3 +206,16 @@ def test_a_late_emulator_says_so_in_its_api_and_in_status(emulator, unique_table
     eu = client(emulator.endpoint, "dynamodb", EU)
     wait_for(lambda: eu.get_item(TableName=unique_table, Key=key("late")).get("Item"))
     wait_for(lambda: not control.overload()["behind"], timeout=5)
+
+
+def test_a_request_does_not_list_motos_package_folder(emulator, monkeypatch) -> None:
+    """moto listed its package folder on every request, under its one process-wide lock."""
+    import moto.backends
+
+    def no_listing(path: str) -> list[str]:
+        raise AssertionError(f"listed {path} during a request")
+
+    ddb = client(emulator.endpoint, "dynamodb", WEST)
+    ddb.list_tables()
+    monkeypatch.setattr(moto.backends.os, "listdir", no_listing)
+    assert "TableNames" in ddb.list_tables()
