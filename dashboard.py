@@ -1,7 +1,8 @@
 """DynamoDB Global Tables, live: the dashboard's entry point and home (status) page.
 
 Run with ``streamlit run dashboard.py``. With no AWS configuration it starts the embedded
-multi-region emulator and sets up the workshop's table, so every page works offline.
+multi-region emulator (a child process of this server, see ``ui.session``) and sets up the
+workshop's table, so every page works offline.
 """
 
 from __future__ import annotations

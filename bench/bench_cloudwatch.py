@@ -26,6 +26,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 from gtcore.emulator import Emulator  # noqa: E402
+from gtcore.emulator.server import tune_process  # noqa: E402
 from gtcore.probes.cloudwatch import METRIC, NAMESPACE, STATS, replication_latency  # noqa: E402
 from gtcore.target import Connection, Target  # noqa: E402
 from gtcore.workshop import provision_workshop  # noqa: E402
@@ -72,6 +73,7 @@ def main() -> int:
 
     window, period = timedelta(minutes=15), 60
     rows = []
+    tune_process()  # as the emulator's own process is tuned
     with Emulator(port=0, lag="fixed:50", replica_create_seconds=0.2) as emu:
         for n, regions in REGION_SETS.items():
             target = Target(regions=regions, table=f"bench-cw-{n}", endpoint=emu.endpoint)

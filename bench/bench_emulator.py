@@ -31,7 +31,7 @@ os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from gtcore.emulator.client import spawn_emulator  # noqa: E402
+from setup.emulator import spawn  # noqa: E402
 
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 CONFIG = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=30, max_pool_connections=50)
@@ -88,7 +88,7 @@ def latency_ratio(n: int) -> None:
         bare = put_latencies(moto_endpoint, "bench", n)
     finally:
         proc.terminate()
-    with spawn_emulator("fixed:100") as emu:
+    with spawn("fixed:100") as emu:
         create(emu.endpoint, "bench", REGIONS[1:])
         ours = put_latencies(emu.endpoint, "bench", n)
     b, o = statistics.median(bare), statistics.median(ours)
@@ -120,7 +120,9 @@ def _load(endpoint: str, region: str, seconds: float, batch: int, counter, rate:
 
 def throughput_and_lag(seconds: float, lag_ms: int) -> None:
     from gtcore.emulator import Emulator
+    from gtcore.emulator.server import tune_process
 
+    tune_process()  # as the emulator's own process is tuned
     emu = Emulator(port=0, lag=f"fixed:{lag_ms}", replica_create_seconds=0.2).start()
     errors: list[float] = []
     emu.add_delivery_listener(lambda d, applied_at: errors.append((applied_at - d.write.ts) * 1000 - lag_ms))
@@ -168,7 +170,7 @@ def _fill(endpoint: str, table: str, items: int) -> None:
 def transaction_cost(items: int, n: int) -> None:
     import threading
 
-    with spawn_emulator("fixed:100") as emu:
+    with spawn("fixed:100") as emu:
         create(emu.endpoint, "tx")
         _fill(emu.endpoint, "tx", items)
         client = ddb(emu.endpoint, REGIONS[0])

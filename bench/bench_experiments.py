@@ -169,16 +169,20 @@ def main() -> int:
     args = parser.parse_args()
     t0 = time.monotonic()
     if args.spawn:
-        from gtcore.emulator.client import spawn_emulator
+        from setup.emulator import spawn
 
-        cm = spawn_emulator("fixed:100", replica_create_seconds=0.2)
+        cm = spawn("fixed:100", replica_create_seconds=0.2)
         emu = cm.__enter__()
         deliveries = None
     else:
         from gtcore.emulator import Emulator
+        from gtcore.emulator.server import tune_process
+        from setup.emulator import regional_api
 
         cm = None
-        emu = Emulator(port=0, lag="fixed:100", replica_create_seconds=0.2).start()
+        tune_process()  # as the emulator's own process is tuned
+        emu = Emulator(port=0, lag="fixed:100", replica_create_seconds=0.2,
+                       regional_api=regional_api()).start()
         deliveries = _Deliveries(emu)
     try:
         conn = Connection(Target(regions=CONFLICT_REGIONS, endpoint=emu.endpoint))

@@ -43,7 +43,7 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-from gtcore.emulator.client import spawn_emulator  # noqa: E402
+from setup.emulator import spawn  # noqa: E402
 
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 TABLE = "invalid-soak"
@@ -235,7 +235,7 @@ def main() -> None:
     parser.add_argument("--canary-timeout", type=float, default=5.0)
     args = parser.parse_args()
 
-    with spawn_emulator("fixed:100", replica_create_seconds=0.2) as emu:
+    with spawn("fixed:100", replica_create_seconds=0.2) as emu:
         setup(emu.endpoint)
         writers = [Writer(emu.endpoint, r) for r in REGIONS]
         stop = threading.Event()

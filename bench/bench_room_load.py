@@ -40,7 +40,8 @@ os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from gtcore.emulator.client import EmulatorControl, spawn_emulator  # noqa: E402
+from gtcore.emulator.client import EmulatorControl  # noqa: E402
+from setup.emulator import spawn  # noqa: E402
 
 REGIONS = ("us-west-2", "eu-west-1")
 TABLE = "room"
@@ -149,7 +150,9 @@ class Prober:
 @contextlib.contextmanager
 def in_process_emulator(lag: str) -> Any:
     from gtcore.emulator import Emulator
+    from gtcore.emulator.server import tune_process
 
+    tune_process()  # as the emulator's own process is tuned
     emu = Emulator(port=0, lag=lag, replica_create_seconds=0.2).start()
     try:
         control = EmulatorControl(emu.endpoint)
@@ -161,7 +164,7 @@ def in_process_emulator(lag: str) -> Any:
 
 @contextlib.contextmanager
 def spawned_emulator(lag: str) -> Any:
-    with spawn_emulator(lag, replica_create_seconds=0.2) as emu:
+    with spawn(lag, replica_create_seconds=0.2) as emu:
         emu.pid = emu.process.pid  # type: ignore[attr-defined]
         yield emu
 

@@ -38,9 +38,9 @@ os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 
-from gtcore.emulator.client import spawn_emulator  # noqa: E402
 from gtcore.errors import GtError  # noqa: E402
 from gtcore.target import Connection, Target  # noqa: E402
+from setup.emulator import spawn  # noqa: E402
 
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 STREAM_TABLE = "soak-stream"
@@ -327,7 +327,7 @@ def main() -> None:
             parser.error("--endpoint must be an emulator on 127.0.0.1")
         run_soak(args.endpoint, args.pid or 0, args)
         return
-    with spawn_emulator(args.lag, replica_create_seconds=0.5) as emu:
+    with spawn(args.lag, replica_create_seconds=0.5) as emu:
         run_soak(emu.endpoint, emu.process.pid, args)
 
 

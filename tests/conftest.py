@@ -22,17 +22,22 @@ os.environ.update(
 )
 
 from gtcore.emulator import Emulator  # noqa: E402
-from gtcore.emulator.client import EmulatorProcess, spawn_emulator  # noqa: E402
+from gtcore.emulator.client import EmulatorProcess  # noqa: E402
+from gtcore.emulator.server import tune_process  # noqa: E402
+from setup.emulator import regional_api, spawn  # noqa: E402
 
 FIXED_LAG = "fixed:100"
 
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    """The in-process emulator shared by the session (lag fixed:100). Use `unique_table` names;
-    a test that changes the lag or faults must put them back."""
+    """The in-process emulator shared by the session (lag fixed:100), serving the workshop's
+    regional API. Use `unique_table` names; a test that changes the lag or faults must put them
+    back. It tunes the test process as the emulator's own process is tuned (switch interval, gc
+    freeze), so timing assertions see the lag an emulator process delivers."""
+    tune_process()
     emu = Emulator(port=0, lag=FIXED_LAG, replica_create_seconds=0.2, ttl_interval=0.5,
-                   metrics_interval=0.5, seed=7).start()
+                   metrics_interval=0.5, seed=7, regional_api=regional_api()).start()
     yield emu
     emu.stop()
 
@@ -44,11 +49,12 @@ def unique_table() -> str:
 
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., EmulatorProcess]]:
-    """Factory for a private emulator in a subprocess (its own moto state), stopped at teardown."""
+    """Factory for a private emulator in a subprocess (`python -m setup.emulator`, its own moto
+    state), stopped at teardown."""
     stack: list = []
 
     def factory(lag: str = FIXED_LAG, replica_create_seconds: float = 0.2) -> EmulatorProcess:
-        cm = spawn_emulator(lag, replica_create_seconds=replica_create_seconds)
+        cm = spawn(lag, replica_create_seconds=replica_create_seconds)
         emu = cm.__enter__()
         stack.append(cm)
         return emu

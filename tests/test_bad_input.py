@@ -101,10 +101,10 @@ def test_loopback_guard_refuses_the_outside_world(loopback_only):
 @pytest.fixture(scope="module")
 def api_emulator():
     """A private emulator with the workshop set up (its own function and table)."""
-    from gtcore.emulator.client import spawn_emulator
     from gtcore.workshop import provision_workshop
+    from setup.emulator import spawn
 
-    with spawn_emulator("fixed:20", replica_create_seconds=0.1) as emu:
+    with spawn("fixed:20", replica_create_seconds=0.1) as emu:
         conn = Connection(Target(regions=REGIONS, table="global-serverless", endpoint=emu.endpoint))
         assert provision_workshop(conn).ok
         yield emu

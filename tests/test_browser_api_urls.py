@@ -21,9 +21,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from gtcore.emulator.client import spawn_emulator
 from gtcore.regional_urls import LOCAL_SUFFIX
 from setup.cli import main as setup_main
+from setup.emulator import spawn
 
 CHROMIUM = Path("/usr/bin/chromium")
 WEB = Path(__file__).resolve().parent / "web"
@@ -40,7 +40,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright  # noqa: E
 @pytest.fixture(scope="module")
 def printed() -> Iterator[dict[str, object]]:
     """A private emulator set up by `python -m setup up`; the URLs it printed, by region."""
-    with spawn_emulator("fixed:300", replica_create_seconds=0.2) as emu:
+    with spawn("fixed:300", replica_create_seconds=0.2) as emu:
         out = io.StringIO()
         code = setup_main(["up", "--endpoint", emu.endpoint, "--regions", ",".join(REGIONS)], out=out,
                           err=io.StringIO())

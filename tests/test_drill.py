@@ -103,11 +103,11 @@ def test_config_validation() -> None:
 @pytest.fixture(scope="module")
 def workshop():
     """A private emulator (lag fixed:100) with the workshop's table, data and regional API."""
-    from gtcore.emulator.client import spawn_emulator
     from gtcore.target import Connection, Target
     from gtcore.workshop import provision_workshop
+    from setup.emulator import spawn
 
-    with spawn_emulator("fixed:100", replica_create_seconds=0.2) as emu:
+    with spawn("fixed:100", replica_create_seconds=0.2) as emu:
         conn = Connection(Target(regions=REGIONS, endpoint=emu.endpoint))
         report = provision_workshop(conn)
         assert report.ok, report.to_dict()

@@ -12,7 +12,6 @@ from test_emulator_supervision import _inject_refused_write
 
 from gtcore.target import Connection, Target
 from gtcore.workshop import teardown_workshop
-from ui import session
 from ui.session import Choice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +19,8 @@ TWO = ("us-west-2", "eu-west-1")
 
 
 @pytest.fixture
-def choice(emulator) -> Iterator[Choice]:
-    session.provide_emulator(emulator)
+def choice(emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Choice]:
+    monkeypatch.setenv("GT_EMULATOR_URL", emulator.endpoint)  # the dashboard's emulator
     ours = Choice(mode="emulator", regions=TWO, table="gt-fault-banner")  # the app sets it up
     yield ours
     emulator.clear_faults()

@@ -11,18 +11,18 @@ import urllib.request
 import boto3
 import pytest
 
-from gtcore.emulator.client import spawn_emulator
 from gtcore.regional_client import RegionalApi
 from gtcore.regional_urls import host_form_url, loopback_target
 from gtcore.target import Connection, Target
 from gtcore.workshop import provision_workshop
+from setup.emulator import spawn
 
 REGIONS = ("us-west-2", "eu-west-1")
 
 
 @pytest.fixture(scope="module")
 def emu():
-    with spawn_emulator("fixed:50", replica_create_seconds=0.2) as emulator:
+    with spawn("fixed:50", replica_create_seconds=0.2) as emulator:
         report = provision_workshop(Connection(Target(regions=REGIONS, endpoint=emulator.endpoint)))
         assert report.ok, report.to_dict()
         yield emulator
@@ -33,7 +33,7 @@ def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -
     headers = {**(headers or {}), **({"Host": host} if host else {})}
     request = urllib.request.Request(target, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=60) as resp:
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()

@@ -24,10 +24,11 @@ import pytest
 from emulator_helpers import client, key, make_global, scan_all, wait_for
 
 from gtcore.actions.throttle import TAG, restore_all, throttle_states, throttled_regions
-from gtcore.emulator.client import EmulatorProcess, spawn_emulator
+from gtcore.emulator.client import EmulatorProcess
 from gtcore.errors import GtError
 from gtcore.experiments.lag_probe import PROBE_PK, LagProbe, ProbeConfig, all_pairs
 from gtcore.target import Connection, Target
+from setup.emulator import spawn
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS3 = ("us-west-2", "eu-west-1", "ap-southeast-2")
@@ -103,7 +104,7 @@ def private_emulator() -> Iterator[EmulatorProcess]:
     """One private emulator (a subprocess) for this module's tests that isolate regions or
     kill a process mid-throttle: they use their own tables and functions, so they can share it,
     and the session's emulator never sees a region isolated."""
-    with spawn_emulator("fixed:100", replica_create_seconds=0.2) as emu:
+    with spawn("fixed:100", replica_create_seconds=0.2) as emu:
         yield emu
 
 

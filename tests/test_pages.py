@@ -2,7 +2,8 @@
 
 Each test opens the dashboard as a fresh browser session would, on its own table, clicks the
 page's main action and checks what the page then shows. The embedded emulator of the app is
-the test session's emulator (`ui.session.provide_emulator`): moto allows one per process.
+the test session's emulator, named by `GT_EMULATOR_URL` as a user names one already running:
+the dashboard then starts none and drives this one over HTTP, as it drives its own child.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from gtcore.actions.throttle import restore_region, throttle_region, throttle_st
 from gtcore.regional_urls import host_form_url
 from gtcore.target import Connection, Target
 from gtcore.workshop import teardown_workshop
-from ui import session
 from ui.session import Choice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +41,12 @@ TWO = ("us-west-2", "eu-west-1")
 def choice(emulator) -> Iterator[Choice]:
     """The workshop's table, set up by the dashboard itself on the first run (and torn down
     afterwards when this module created it, so the session emulator is left as found)."""
-    session.provide_emulator(emulator)
     ours = Choice(mode="emulator", regions=TWO, table="global-serverless")
     conn = Connection(Target(regions=TWO, table=ours.table, endpoint=emulator.endpoint))
     existed = ours.table in conn.client("dynamodb", TWO[0]).list_tables()["TableNames"]
-    yield ours
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GT_EMULATOR_URL", emulator.endpoint)
+        yield ours
     if not existed:  # leave the shared emulator as we found it
         teardown_workshop(conn)
 

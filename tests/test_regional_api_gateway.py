@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from gtcore.emulator.regional_api import RegionalApiApp, _raw_path
+from setup.emulator import regional_api
 
 
 def test_raw_path_keeps_encoded_slashes():
@@ -23,7 +24,7 @@ def test_raw_path_falls_back_to_path_info():
 
 
 def test_reserved_concurrency_limits_environments():
-    app = RegionalApiApp(SimpleNamespace(endpoint="http://127.0.0.1:9"))
+    app = RegionalApiApp(SimpleNamespace(endpoint="http://127.0.0.1:9"), regional_api())
     fn = SimpleNamespace(function_name="global-serverless-dev", reserved_concurrency=1)
     first = app._acquire("us-west-2", fn, "global-serverless")
     assert first is not None

@@ -14,11 +14,11 @@ import boto3
 import botocore.config
 import pytest
 
-from gtcore.emulator.client import spawn_emulator
 from gtcore.errors import RegionUnavailableError
 from gtcore.regional_client import RegionalApi
 from gtcore.target import Connection, Target
 from gtcore.workshop import api_zip, provision_workshop, sample_items
+from setup.emulator import spawn
 
 REGIONS = ("us-west-2", "eu-west-1")
 TABLE = "global-serverless"
@@ -27,7 +27,7 @@ FUNCTION = "global-serverless-dev"
 
 @pytest.fixture(scope="module")
 def emu():
-    with spawn_emulator("fixed:50", replica_create_seconds=0.2) as emulator:
+    with spawn("fixed:50", replica_create_seconds=0.2) as emulator:
         conn = Connection(Target(regions=REGIONS, table=TABLE, endpoint=emulator.endpoint))
         report = provision_workshop(conn)
         assert report.ok, report.to_dict()

@@ -25,15 +25,12 @@ REGIONS = ("us-west-2", "eu-west-1")
 @pytest.fixture
 def workshop(emulator, unique_table) -> Iterator[Connection]:
     from gtcore.workshop import provision_workshop
-    from ui import session
 
     conn = Connection(Target(regions=REGIONS, table=unique_table, endpoint=emulator.endpoint))
     assert provision_workshop(conn).ok
-    saved = list(session._provided)
-    session.provide_emulator(emulator)
-    yield conn
-    session._provided[:] = saved
-    session.embedded_emulator.clear()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GT_EMULATOR_URL", emulator.endpoint)  # the dashboard's emulator
+        yield conn
 
 
 def _text(at: AppTest) -> str:

@@ -12,7 +12,6 @@ import boto3
 import botocore.config
 import pytest
 
-from gtcore.emulator.client import spawn_emulator
 from gtcore.errors import ConfigError, ReadOnlyError
 from gtcore.regional_client import RegionalApi
 from gtcore.target import Connection, Target
@@ -26,6 +25,7 @@ from gtcore.workshop import (
 )
 from gtcore.workshop.catalog_media import localize
 from setup.cli import main
+from setup.emulator import spawn
 
 REPO = Path(__file__).resolve().parents[1]
 TWO = ("us-west-2", "eu-west-1")
@@ -34,7 +34,7 @@ THREE = ("us-west-2", "eu-west-1", "ap-southeast-2")
 
 @pytest.fixture(scope="module")
 def emu():
-    with spawn_emulator("fixed:50", replica_create_seconds=0.2) as emulator:
+    with spawn("fixed:50", replica_create_seconds=0.2) as emulator:
         yield emulator
 
 

@@ -44,15 +44,20 @@ def throttles() -> dict[str, ThrottleState]:
 
 def emulator_faults() -> dict[str, object]:
     """Isolated regions, paused (table, region) pairs and held deliveries; {} on AWS."""
-    emu = session.emulator()
-    if emu is None:
+    try:
+        emu = session.emulator()
+        if emu is None:
+            return {}
+        state = emu.state()
+        pending = emu.pending()
+    except GtError as err:
+        show_error(err)
         return {}
-    state = emu.state()
-    table = session.target().table
+    table = session.choice().table
     return {
         "isolated": set(state.get("isolated", [])),
         "paused": {p["region"] for p in state.get("paused", []) if p["table"] == table},
-        "pending": emu.pending(),
+        "pending": pending,
     }
 
 
@@ -60,7 +65,7 @@ def act(label: str, region: str, fn: Callable[[], object]) -> None:
     """Button callback: run a change and keep its outcome for the page to show."""
     try:
         change = fn()
-        note = getattr(change, "note", None) or "done"
+        note = change if isinstance(change, str) else (getattr(change, "note", None) or "done")
         st.session_state[RESULT_KEY] = (region, f"{region}: {note}", None)
     except GtError as err:
         st.session_state[RESULT_KEY] = (region, None, err)
@@ -113,25 +118,37 @@ def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleSta
 
 
 def emulator_controls(region: str, faults: dict[str, object]) -> None:
+    """Isolate/heal and pause/resume, sent to the emulator over its control API."""
+    if not faults:  # AWS, or an emulator that does not answer (emulator_faults said so)
+        return
     emu = session.emulator()
     if emu is None:
         return
-    table = session.target().table
+    table = session.choice().table
+
+    def fault(change: Callable[[], None], note: str) -> Callable[[], str]:
+        def run() -> str:
+            change()
+            return note
+        return run
+
     left, right = st.columns(2)
     if region in faults.get("isolated", set()):
-        left.button("Heal", key=f"heal_{region}", type="primary", width="stretch",
-                    on_click=emu.heal, args=(region,))
+        left.button("Heal", key=f"heal_{region}", type="primary", width="stretch", on_click=act,
+                    args=("Healing", region, fault(lambda: emu.heal(region), "healed")))
     else:
-        left.button("Isolate", key=f"isolate_{region}", width="stretch",
-                    on_click=emu.isolate, args=(region,),
+        left.button("Isolate", key=f"isolate_{region}", width="stretch", on_click=act,
+                    args=("Isolating", region, fault(lambda: emu.isolate(region), "isolated")),
                     help="Nothing reaches this region or leaves it: its API and DynamoDB "
                     "stop answering and replication to and from it is held.")
     if region in faults.get("paused", set()):
-        right.button("Resume replication", key=f"resume_{region}", type="primary",
-                     width="stretch", on_click=emu.resume_replication, args=(table, region))
+        right.button("Resume replication", key=f"resume_{region}", type="primary", width="stretch",
+                     on_click=act, args=("Resuming", region, fault(
+                         lambda: emu.resume_replication(table, region), "replication resumed")))
     else:
-        right.button("Pause replication", key=f"pause_{region}", width="stretch",
-                     on_click=emu.pause_replication, args=(table, region),
+        right.button("Pause replication", key=f"pause_{region}", width="stretch", on_click=act,
+                     args=("Pausing", region, fault(
+                         lambda: emu.pause_replication(table, region), "replication paused")),
                      help="Like FIS pause-replication: writes still work here, but nothing "
                      "replicates to or from this region until resumed.")
 

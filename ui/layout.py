@@ -40,7 +40,7 @@ def page_header(title: str, story: str) -> None:
     ensure_shell()
     st.title(title)
     st.markdown(story)
-    t = session.target()
-    where = "the local emulator" if t.is_local else "AWS"
-    st.caption(f"Table `{t.table}` in {', '.join(t.regions)} on {where}"
-               + (" · read-only" if t.read_only else ""))
+    c = session.choice()
+    where = "the local emulator" if c.is_emulator else "AWS"
+    st.caption(f"Table `{c.table}` in {', '.join(c.regions)} on {where}"
+               + (" · read-only" if session.read_only() else ""))

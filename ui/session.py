@@ -2,7 +2,9 @@
 
 The *choice* (emulator or AWS, regions, table, profile) lives in the browser session; the
 emulator and the per-target connections are process-wide (`st.cache_resource`): every tab of the
-same server sees the same emulator, as a room sees one projector.
+same server sees the same emulator, as a room sees one projector. The embedded emulator is a child
+process of the server (`python -m setup.emulator`, stopped with the server), driven only over
+HTTP through `EmulatorControl`, as the CLI drives one.
 
 Environment (read once, for the first choice of a session):
 
@@ -11,23 +13,26 @@ Environment (read once, for the first choice of a session):
 - ``GT_REGIONS``, ``GT_TABLE``, ``AWS_PROFILE``, ``GT_READ_ONLY``: the usual target settings;
   read-only set by ``GT_READ_ONLY`` is locked (see :func:`read_only_locked`).
 - ``GT_EMULATOR_LAG``: the embedded emulator's lag model (default ``realistic``).
+- ``GT_EMULATOR_URL`` (or an ``endpoint`` in the ``GT_CONFIG`` file): an emulator that already
+  runs (``python -m setup.emulator``): the dashboard uses it and starts none.
 """
 
 from __future__ import annotations
 
-import atexit
+import functools
 import os
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
+from gtcore.emulator.child import EmulatorChild
+from gtcore.emulator.client import EmulatorControl
 from gtcore.errors import GtError
 from gtcore.target import DEFAULT_REGIONS, DEFAULT_TABLE, Connection, Target
+from setup.emulator import MODULE as EMULATOR_LAUNCHER
 from ui.colours import region_colours
-
-if TYPE_CHECKING:
-    from gtcore.emulator import Emulator
 
 Mode = Literal["emulator", "aws"]
 _CHOICE_KEY = "gt_choice"
@@ -61,6 +66,8 @@ def default_choice(env: dict[str, str] | None = None) -> Choice:
                                         if k != "AWS_ENDPOINT_URL"})
     except GtError:
         base = Target(regions=DEFAULT_REGIONS)
+    if base.endpoint and not env.get("GT_TARGET", "").strip():
+        mode = "emulator"  # a config file that names an endpoint names an emulator (see emulator_url)
     return Choice(mode=mode, regions=base.regions, table=base.table,
                   profile=base.profile, read_only=base.read_only)
 
@@ -109,39 +116,46 @@ def emulator_lag_spec() -> str:
     return os.environ.get("GT_EMULATOR_LAG", "realistic")
 
 
-_provided: list[Emulator] = []
+def emulator_url() -> str | None:
+    """An emulator started elsewhere, used instead of starting one: ``GT_EMULATOR_URL``, else the
+    ``endpoint`` of the ``GT_CONFIG`` file."""
+    url = os.environ.get("GT_EMULATOR_URL", "").strip() or _configured_endpoint(os.environ.get("GT_CONFIG", ""))
+    return url.rstrip("/") or None
 
 
-def provide_emulator(emu: Emulator) -> None:
-    """Use an emulator that already runs in this process instead of starting one.
-
-    moto keeps one state per process, so there can be only one; tests that run pages in
-    process (AppTest) hand theirs over with this before the first run.
-    """
-    _provided[:] = [emu]
-    embedded_emulator.clear()
+@functools.lru_cache(maxsize=4)
+def _configured_endpoint(config_path: str) -> str:
+    if not config_path:
+        return ""
+    try:
+        return Target.from_sources(config_path=config_path, env={}).endpoint or ""
+    except GtError:
+        return ""  # a broken config file is reported where the target is built
 
 
 @st.cache_resource(show_spinner="Starting the local Global Tables emulator…")
-def embedded_emulator() -> Emulator:
-    """The process-wide emulator (started on first use, stopped when the server exits)."""
-    if _provided:
-        return _provided[0]
-    from gtcore.emulator import Emulator
+def _emulator_child() -> EmulatorChild:
+    """The server's own emulator: one child process for every session, stopped with the server."""
+    return EmulatorChild.shared(EMULATOR_LAUNCHER, lag=emulator_lag_spec(),
+                                replica_create_seconds=REPLICA_CREATE_SECONDS,
+                                cwd=Path(__file__).resolve().parents[1])
 
-    running = Emulator.running()  # one per process: reuse one that other code started
-    if running is not None:
-        return running
-    emu = Emulator(port=0, lag=emulator_lag_spec(),
-                   replica_create_seconds=REPLICA_CREATE_SECONDS).start()
-    atexit.register(emu.stop)
-    return emu
+
+def emulator_child() -> EmulatorChild | None:
+    """The emulator this server started (None when ``emulator_url()`` names one started elsewhere)."""
+    return None if emulator_url() else _emulator_child()
+
+
+def emulator_endpoint() -> str:
+    """The embedded emulator's URL (starts it on first use; EmulatorError if it cannot start)."""
+    url = emulator_url()
+    return url if url else _emulator_child().endpoint
 
 
 def target_for(c: Choice) -> Target:
     """The gtcore Target for a choice (starts the emulator when the choice needs it)."""
     if c.is_emulator:
-        return Target(regions=c.regions, table=c.table, endpoint=embedded_emulator().endpoint)
+        return Target(regions=c.regions, table=c.table, endpoint=emulator_endpoint())
     return Target(regions=c.regions, table=c.table, profile=c.profile, read_only=c.read_only)
 
 
@@ -165,9 +179,9 @@ def connection() -> Connection:
     return connection_for(target())
 
 
-def emulator() -> Emulator | None:
-    """The embedded emulator when the session targets it, else None."""
-    return embedded_emulator() if choice().is_emulator else None
+def emulator() -> EmulatorControl | None:
+    """The embedded emulator's control client when the session targets it, else None."""
+    return EmulatorControl(emulator_endpoint()) if choice().is_emulator else None
 
 
 def read_only() -> bool:

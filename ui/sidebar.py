@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import streamlit as st
 
+from gtcore.emulator.child import EmulatorChild
+from gtcore.emulator.errors import EmulatorError
 from gtcore.errors import GtError
 from gtcore.regions import REGIONS
 from gtcore.target import Target
@@ -91,21 +95,51 @@ def who_am_i() -> None:
 
 
 def emulator_box() -> None:
-    """Emulator facts and its lag model (only in emulator mode)."""
-    emu = session.emulator()
-    if emu is None:
+    """The local emulator (only in emulator mode): its port, whether it runs, its lag model and
+    isolated regions; a way to start it again when it stopped."""
+    try:
+        emu = session.emulator()
+        if emu is None:
+            return
+        state = emu.state()
+    except EmulatorError as err:
+        emulator_down(session.emulator_child(), err)
         return
-    with st.sidebar.expander("Emulator", icon=":material/dns:"):
-        st.caption(f"Serving every region at `{emu.endpoint}`")
+    child = session.emulator_child()
+    port = urlparse(emu.endpoint).port
+    with st.sidebar.expander(f"Emulator · running on port {port}", icon=":material/dns:"):
+        owner = (f"a child process of this dashboard (pid {child.state().pid})" if child is not None
+                 else "started outside the dashboard (GT_EMULATOR_URL or the config's endpoint)")
+        st.caption(f"Serving every region at `{emu.endpoint}`, {owner}")
+
         def apply_lag() -> None:
             spec = st.session_state.get("sidebar_lag")
-            if spec:
-                emu.set_lag(spec)
             st.session_state["sidebar_lag"] = None
+            if spec:
+                try:
+                    emu.set_lag(spec)
+                except EmulatorError as err:
+                    st.session_state["sidebar_error"] = err
 
         st.selectbox("Replication lag model", LAG_PRESETS, key="sidebar_lag", index=None,
                      placeholder="change the lag model…", on_change=apply_lag)
-        st.caption(f"Now: {emu.lag_description()}")
+        st.caption(f"Now: {state.get('lag', '?')}")
+        isolated = state.get("isolated") or []
+        st.caption(f"Isolated: {', '.join(isolated)}" if isolated else "No region isolated")
+
+
+def emulator_down(child: EmulatorChild | None, err: EmulatorError) -> None:
+    """The emulator does not answer: say so, why, and (when this server owns it) offer a restart."""
+    status = child.state() if child is not None else None
+    stopped = status is not None and not status.running
+    st.sidebar.error("The local emulator stopped" if stopped else "The local emulator does not answer",
+                     icon=":material/dns:")
+    st.sidebar.caption((status.problem if status is not None else None) or str(err))
+    if child is not None:
+        st.sidebar.button("Restart the emulator", key="sidebar_emulator_restart", type="primary",
+                          on_click=child.restart, width="stretch",
+                          help="A new emulator process on a new port, with no tables: the "
+                          "workshop is set up again on the next page load.")
 
 
 def render() -> None:

@@ -14,7 +14,8 @@ app with ``PATH_INFO`` set to the rest of the path (``/api/scan``) and
   requests run at once in that region, the others get the same 500. Like API Gateway's default
   5XX gateway response it carries no CORS headers (an API has them only if it configures them),
   so a browser page sees a failed fetch, as it would on AWS;
-* otherwise runs the real Chalice app (``setup/api/chalicelib/routes.py``) through Chalice's
+* otherwise runs the Chalice app the emulator's starter handed in (a :class:`FunctionCode`;
+  the workshop's launcher hands in ``setup/api/chalicelib/routes.py``) through Chalice's
   ``LocalGateway``, one app instance per concurrent request ("execution environment"), bound to
   the region and to the table in the function's ``TABLE_NAME``, talking to DynamoDB over HTTP
   at the emulator's endpoint exactly as the Lambda function would.
@@ -33,6 +34,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -43,19 +45,30 @@ from chalice.config import Config as ChaliceConfig
 from chalice.local import LambdaEventConverter, LocalGateway, LocalGatewayException, RouteMatcher
 from moto.awslambda.models import lambda_backends
 
-from setup.api.chalicelib.routes import APP_NAME, ROUTES, create_app
+from gtcore.emulator.store import ACCOUNT_ID
+from gtcore.target import FUNCTION_NAME
+from gtcore.workshop.tags import _made_by_setup
 
-__all__ = ["ACCOUNT_ID", "FUNCTION_NAME", "RegionalApiApp", "make_regional_api"]
+__all__ = ["FunctionCode", "RegionalApiApp"]
 
-ACCOUNT_ID = "123456789012"
-FUNCTION_NAME = f"{APP_NAME}-dev"
 STAGE = "api"
-CREATED_BY = ("created-by", "gtcore-setup")
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    """The code every regional API function runs, handed to the emulator by whoever starts it.
+
+    ``create_app(region=, table=, dynamodb=)`` builds the Chalice app for one region and table
+    with the given DynamoDB client; ``app_name`` is the app's name (and the table it serves when
+    the function names none); ``routes`` are listed in 404 answers.
+    """
+
+    app_name: str
+    routes: tuple[str, ...]
+    create_app: Callable[..., Any]
 
 
 class _DecodingConverter(LambdaEventConverter):
@@ -75,7 +88,7 @@ class _Environment:
 
     _create_lock = threading.Lock()  # boto3 sessions are not thread-safe to build clients on
 
-    def __init__(self, region: str, table: str, endpoint: str, function_name: str) -> None:
+    def __init__(self, code: FunctionCode, region: str, table: str, endpoint: str, function_name: str) -> None:
         with _Environment._create_lock:
             session = boto3.session.Session(
                 aws_access_key_id="testing", aws_secret_access_key="testing"
@@ -90,11 +103,11 @@ class _Environment:
                     retries={"mode": "standard", "total_max_attempts": 1},
                 ),
             )
-        app = create_app(region=region, table=table, dynamodb=client)
+        app = code.create_app(region=region, table=table, dynamodb=client)
         config = ChaliceConfig(
             chalice_stage="dev",
             function_name=function_name,  # what the handler sees in its LambdaContext
-            user_provided_params={"app_name": APP_NAME, "lambda_timeout": 10,
+            user_provided_params={"app_name": code.app_name, "lambda_timeout": 10,
                                   "lambda_memory_size": 256},
         )
         self.gateway = LocalGateway(app, config)
@@ -105,8 +118,9 @@ class _Environment:
 class RegionalApiApp:
     """WSGI app: the regional API of every region (see the module docstring)."""
 
-    def __init__(self, emulator: Any, *, account_id: str = ACCOUNT_ID) -> None:
+    def __init__(self, emulator: Any, code: FunctionCode, *, account_id: str = ACCOUNT_ID) -> None:
         self._emulator = emulator
+        self._code = code
         self._account = account_id
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, str, str], list[_Environment]] = {}
@@ -126,7 +140,7 @@ class RegionalApiApp:
                 return fn
         if name is not None:
             return None
-        ours = [fn for fn in functions if (fn.tags or {}).get(CREATED_BY[0]) == CREATED_BY[1]]
+        ours = [fn for fn in functions if _made_by_setup(fn.tags or {})]
         if not ours:
             return None
         return max(ours, key=lambda fn: str(fn.last_modified))
@@ -154,7 +168,7 @@ class RegionalApiApp:
             if idle:
                 return idle.pop()
         try:
-            return _Environment(region, table, self._emulator.endpoint, name)
+            return _Environment(self._code, region, table, self._emulator.endpoint, name)
         except BaseException:
             self._release(region, name, table, None)
             raise
@@ -182,7 +196,8 @@ class RegionalApiApp:
         if raw_path != f"/{STAGE}" and not raw_path.startswith(f"/{STAGE}/"):
             return _json(start_response, 404, {
                 "message": f"No stage in {raw_path!r}: the regional API of {region} is at "
-                f"/_api/{region}/{STAGE}/ or /_api/{region}/<function>/{STAGE}/ (routes: {', '.join(ROUTES)})",
+                f"/_api/{region}/{STAGE}/ or /_api/{region}/<function>/{STAGE}/ "
+                f"(routes: {', '.join(self._code.routes)})",
             }, request_id)
         route_path = raw_path[len(STAGE) + 1:] or "/"
 
@@ -194,7 +209,7 @@ class RegionalApiApp:
                 "in --regions) to create it.",
                 "Region": region,
             }, request_id)
-        table = (fn.environment_vars or {}).get("TABLE_NAME") or APP_NAME
+        table = (fn.environment_vars or {}).get("TABLE_NAME") or self._code.app_name
         env = self._acquire(region, fn, table)
         if env is None:
             return _gateway_5xx(start_response, 500, request_id)
@@ -213,7 +228,7 @@ class RegionalApiApp:
                 return _raw(start_response, err.CODE, dict(err.headers), err.body or b"")
             return _json(start_response, 404, {
                 "message": f"No route {method} /{STAGE}{route_path} in the regional API; "
-                f"routes: {', '.join(ROUTES)}",
+                f"routes: {', '.join(self._code.routes)}",
                 "Region": region,
             }, request_id)
         except Exception:  # the function crashed: API Gateway answers 502 for a proxy integration
@@ -221,11 +236,6 @@ class RegionalApiApp:
         finally:
             self._release(region, fn.function_name, table, keep)
         return _from_proxy(start_response, reply, request_id)
-
-
-def make_regional_api(emulator: Any) -> WSGIApp:
-    """The WSGI app the emulator's gateway mounts at ``/_api/{region}``."""
-    return RegionalApiApp(emulator)
 
 
 # --- helpers -----------------------------------------------------------------------------

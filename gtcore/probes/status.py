@@ -374,10 +374,11 @@ def emulator_health(conn: Connection, *, timeout: float = 3.0) -> EmulatorHealth
     if endpoint is None:
         return None
     from gtcore.emulator.client import EmulatorControl  # only for local targets
+    from gtcore.emulator.errors import EmulatorError
 
     try:
         answer = EmulatorControl(endpoint, timeout=timeout).faults()
-    except (RuntimeError, ValueError, OSError):  # EmulatorError: not our emulator, or no answer
+    except (EmulatorError, ValueError, OSError):  # not our emulator, or no answer: the regions say so
         return None
     table = conn.target.table
     return EmulatorHealth(

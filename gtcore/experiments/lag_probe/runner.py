@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtcore.background import BackgroundRun
+from gtcore.emulator.errors import EmulatorError
 from gtcore.errors import GtError, ReadOnlyError, wrap
 from gtcore.experiments.export import records, save
 from gtcore.experiments.lag_probe.checker import (
@@ -241,7 +242,10 @@ class LagProbe(BackgroundRun):
             return
         from gtcore.emulator.client import EmulatorControl  # only for local targets
 
-        control = EmulatorControl(endpoint, timeout=2.0)
+        try:
+            control = EmulatorControl(endpoint, timeout=2.0)
+        except (EmulatorError, ValueError):  # an endpoint the control client refuses: not our emulator
+            return
         if not self._note_overload(control):
             return  # not the project's emulator: nothing to watch
 
@@ -255,7 +259,7 @@ class LagProbe(BackgroundRun):
         """Note the pairs the emulator says are behind when they changed; False if it did not answer."""
         try:
             report = control.overload()
-        except (RuntimeError, ValueError, OSError):  # EmulatorError: not our emulator, or gone
+        except (EmulatorError, ValueError, OSError):  # not our emulator, or gone
             return False
         measured = set(self.config.pairs)
         behind = frozenset((str(p.get("source")), str(p.get("destination"))) for p in report.get("pairs") or ()
