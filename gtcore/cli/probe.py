@@ -43,7 +43,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _describe(p: ProbeProgress) -> str:
-    return f"probe: {p.done}/{p.total} samples, {p.timeouts} timeouts, {p.elapsed_s:.0f} s"
+    overloaded = f", {p.overloaded} under emulator overload" if p.overloaded else ""
+    return f"probe: {p.done}/{p.total} samples, {p.timeouts} timeouts{overloaded}, {p.elapsed_s:.0f} s"
 
 
 def _fmt(ms: float) -> str:
@@ -81,11 +82,14 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         })
     else:
         print(format_table(
-            ["source", "destination", "samples", "timeouts", "p50 ms", "p90 ms", "p99 ms",
+            ["source", "destination", "samples", "timeouts", "overloaded", "p50 ms", "p90 ms", "p99 ms",
              "max ms", "bound width ms"],
-            [[r.source, r.destination, r.samples, r.timeouts, _fmt(r.p50_ms), _fmt(r.p90_ms),
+            [[r.source, r.destination, r.samples, r.timeouts, r.overloaded, _fmt(r.p50_ms), _fmt(r.p90_ms),
               _fmt(r.p99_ms), _fmt(r.max_ms), r.mean_width_ms] for r in summary.itertuples()],
         ))
+        if summary["overloaded"].sum():
+            print("note: 'overloaded' samples were taken while the emulator delivered behind its lag model "
+                  "(its backlog, not replication lag); the percentiles leave them out")
         for w in probe.warnings:
             print(f"warning: {w}")
         if args.out:

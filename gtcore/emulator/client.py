@@ -97,6 +97,10 @@ class EmulatorControl:
         (see `GET /_emulator/faults`)."""
         return self._call("GET", "faults")
 
+    def overload(self) -> dict[str, Any]:
+        """How far behind its lag model delivery is, per pair (see `GET /_emulator/overload`)."""
+        return self._call("GET", "overload")
+
     def health(self) -> dict[str, Any]:
         answer = self.faults()
         return {k: answer[k] for k in ("healthy", "problems", "threads") if k in answer}

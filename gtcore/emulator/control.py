@@ -5,6 +5,10 @@ GET  /_emulator/pending                    {"pending": [{"source", "destination"
 GET  /_emulator/faults                     {"healthy", "problems", "threads", "total", "faults": [{"table",
                                            "key", "source", "destination", "reason", "first_at", "last_at",
                                            "count"}]}: deliveries a replica could not apply, and health
+GET  /_emulator/overload                   {"behind", "threshold_ms", "window_s", "pairs": [{"source",
+                                           "destination", "behind", "behind_ms", "p99_ms", "max_ms",
+                                           "deliveries", "pending"}]}: how far behind its lag model delivery
+                                           is (also under "overload" in state and faults)
 POST /_emulator/clear-faults               forget the recorded faults
 POST /_emulator/lag      {"model": spec}   change the lag model (see gtcore.emulator.lag)
 POST /_emulator/pause    {"table", "region"}   hold replication into and out of region for table
@@ -103,6 +107,7 @@ ROUTES: dict[tuple[str, str], Callable[[Emulator, dict[str, Any]], dict[str, Any
         "pending": [{"source": s, "destination": d, "count": n} for (s, d), n in sorted(emu.pending().items())]
     },
     ("GET", "faults"): lambda emu, _: emu.faults(),
+    ("GET", "overload"): lambda emu, _: emu.overload(),
     ("POST", "clear-faults"): _clear_faults,
     ("POST", "lag"): _set_lag,
     ("POST", "pause"): _pause,

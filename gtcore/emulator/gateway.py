@@ -94,6 +94,23 @@ def _guarded(app: WSGIApp) -> WSGIApp:
     return guarded
 
 
+def _list_moto_modules_once() -> None:
+    """moto's dispatcher lists its package folder (a stat per service, ~200) on every request, under
+    its one process-wide lock (5% of the emulator's time under a room's load); the list cannot
+    change while the process runs."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "listed_once", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def listed() -> tuple[str, ...]:
+        return modules
+
+    listed.listed_once = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = listed  # type: ignore[assignment]
+
+
 def _set_body(environ: dict[str, Any], body: bytes) -> None:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
@@ -102,6 +119,7 @@ def _set_body(environ: dict[str, Any], body: bytes) -> None:
 class Gateway:
     def __init__(self, emulator: Emulator, regional_api: WSGIApp, control_api: WSGIApp) -> None:
         self._emu = emulator
+        _list_moto_modules_once()
         self._moto = _guarded(DomainDispatcherApplication(create_backend_app))
         self._regional_api = regional_api
         self._control_api = control_api
@@ -203,6 +221,7 @@ class Gateway:
         if strong is not None:  # an MRSC table's request (gtcore.emulator.strong)
             return strong
         with emu.store.region_lock(region):
+            emu.engine.deliver_due(region)  # what is due is visible to this request, whatever the load
             if op == "UpdateTable" and "ReplicaUpdates" in request:
                 return self._update_replicas(environ, region, request)
             status, headers, body = run_write(emu, region, op, request, lambda: call_app(self._moto, environ))

@@ -303,9 +303,14 @@ class Emulator:
         return {"healthy": bool(threads) and not dead, "problems": problems, "threads": threads}
 
     def faults(self) -> dict[str, Any]:
-        """Replication faults (newest first), their total count, and health."""
+        """Replication faults (newest first), their total count, health, and how far behind its lag
+        model delivery is (`overload`)."""
         return {**self.health(), "total": self.engine.faults.total,
-                "faults": [f.to_dict() for f in self.engine.faults.faults()]}
+                "faults": [f.to_dict() for f in self.engine.faults.faults()], "overload": self.overload()}
+
+    def overload(self) -> dict[str, Any]:
+        """How far behind its lag model delivery is, per pair (see `gtcore.emulator.overload`)."""
+        return self.engine.overload()
 
     def clear_faults(self) -> None:
         self.engine.faults.clear()
@@ -328,6 +333,8 @@ class Emulator:
             "tables": self.engine.groups(),
             "applied": self.engine.applied_count,
             "discarded": self.engine.discarded_count,
+            "superseded": self.engine.superseded_count,
+            "overload": self.overload(),
             "sizes": self.sizes(),
         }
 

@@ -356,21 +356,23 @@ class MotoStore:
         return True
 
     def sizes(self) -> dict[str, int]:
-        """Tables, items, hash-key buckets (empty ones are a leak) and stream records held."""
+        """Tables, items, hash-key buckets (empty ones are a leak) and stream records held.
+
+        Without the region locks: copying a dict's values and taking lengths run whole under the
+        GIL, and a count a request later is as good; `state` must answer while a region is busy."""
         out = dict.fromkeys(("tables", "items", "hash_keys", "empty_hash_keys", "stream_records"), 0)
-        for region, backend in list(dynamodb_backends[self.account_id].items()):
-            with self.region_lock(region):
-                for table in list(backend.tables.values()):
-                    buckets = list(table.items.values())
-                    out["tables"] += 1
-                    out["hash_keys"] += len(buckets)
-                    if table.range_key_attr:
-                        out["items"] += sum(len(b) for b in buckets)
-                        out["empty_hash_keys"] += sum(1 for b in buckets if not b)
-                    else:
-                        out["items"] += len(buckets)
-                    if table.stream_shard is not None:
-                        out["stream_records"] += len(table.stream_shard.items)
+        for backend in list(dynamodb_backends[self.account_id].values()):
+            for table in list(backend.tables.values()):
+                buckets = list(table.items.values())
+                out["tables"] += 1
+                out["hash_keys"] += len(buckets)
+                if table.range_key_attr:
+                    out["items"] += sum(len(b) for b in buckets)
+                    out["empty_hash_keys"] += sum(1 for b in buckets if not b)
+                else:
+                    out["items"] += len(buckets)
+                if table.stream_shard is not None:
+                    out["stream_records"] += len(table.stream_shard.items)
         return out
 
     def trim_streams(self, keep: int) -> int:

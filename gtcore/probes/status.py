@@ -8,7 +8,8 @@ a part that fails (TTL, item count, API health, function concurrency) records it
 On a local endpoint that is the project's emulator, the report also carries what the emulator
 says about itself (:func:`emulator_health`): whether its background threads run, and the
 replication faults recorded for the table (writes a replica could not apply), which no
-DescribeTable would show.
+DescribeTable would show, and the pairs where it delivers behind its lag model (overloaded: lag
+measured there meanwhile is the emulator's backlog, not AWS-like lag).
 """
 
 from __future__ import annotations
@@ -56,17 +57,19 @@ class ApiHealth:
 
 @dataclass(frozen=True)
 class EmulatorHealth:
-    """The local emulator's own report: thread health and the table's replication faults."""
+    """The local emulator's own report: thread health, the table's replication faults, and the
+    pairs it delivers behind its lag model (see gtcore.emulator.overload)."""
 
     endpoint: str
     healthy: bool
     problems: tuple[str, ...] = ()
     faults: tuple[dict[str, Any], ...] = ()  # this table's, newest first (see gtcore.emulator.faults)
     fault_total: int = 0  # every fault recorded, all tables, since start or the last clear
+    behind: tuple[dict[str, Any], ...] = ()  # pairs delivering later than the model (overloaded)
 
     @property
     def ok(self) -> bool:
-        return self.healthy and not self.problems and not self.faults
+        return self.healthy and not self.problems and not self.faults and not self.behind
 
     def summaries(self) -> list[str]:
         """One line per problem, for people: "replication into eu-west-1 failed for 1 item: ..."."""
@@ -84,7 +87,18 @@ class EmulatorHealth:
                 f"{latest.get('reason')} (item {latest.get('key')} from {latest.get('source')}); "
                 "the replicas differ for it until it is written again"
             )
+        for pair in self.behind:
+            lines.append(
+                f"the emulator is overloaded: replication {pair.get('source')} -> {pair.get('destination')} lands "
+                f"{_seconds(pair.get('behind_ms'))} later than its lag model (p99 {_seconds(pair.get('p99_ms'))} "
+                f"over the last minute, {pair.get('pending', 0)} pending); lag measured now is the emulator's "
+                "backlog, not AWS-like lag: lighten the load"
+            )
         return lines
+
+
+def _seconds(ms: Any) -> str:
+    return f"{float(ms or 0) / 1000.0:.1f} s"
 
 
 @dataclass
@@ -376,6 +390,8 @@ def emulator_health(conn: Connection, *, timeout: float = 3.0) -> EmulatorHealth
         problems=tuple(str(p) for p in answer.get("problems") or ()),
         faults=tuple(f for f in answer.get("faults") or () if isinstance(f, dict) and f.get("table") == table),
         fault_total=int(answer.get("total") or 0),
+        behind=tuple(p for p in (answer.get("overload") or {}).get("pairs") or ()
+                     if isinstance(p, dict) and p.get("behind")),
     )
 
 

@@ -15,6 +15,12 @@ was served half-way through its round trip: ``(mid(last miss) + mid(first hit)) 
 mid(write)``, clamped into the bounds.  A destination that never shows the token before the
 timeout yields a ``timeout`` sample (its lower bound still says how long it was not there); it
 is never dropped.
+
+Overload.  Against the project's emulator the run notes in its history whenever the emulator
+says it delivers a pair behind its lag model (``emulator-overload`` entries: the pairs behind,
+from then on).  A sample of a pair reported behind at any moment from its write to its end is
+marked ``overload``: it measured the emulator's backlog, not AWS-like lag.  Summaries count such
+samples and leave them out of the lag percentiles.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gtcore.history import History, Op
 
@@ -33,7 +39,11 @@ if TYPE_CHECKING:
 SAMPLE_COLUMNS: tuple[str, ...] = (
     "run_id", "probe", "seq", "source", "destination", "status", "lag_ms", "lower_ms",
     "upper_ms", "write_rtt_ms", "reads", "misses", "read_errors", "regressions", "write_wall",
+    "overload",
 )
+
+OVERLOAD_OP = "emulator-overload"  # history entry: the pairs the emulator delivers behind its model
+OverloadReports = Sequence[tuple[float, frozenset[tuple[str, str]]]]  # (time, pairs behind from then)
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,8 @@ class LagSample:
 
     status: ``ok`` (seen), ``timeout`` (not seen within the timeout), ``cancelled`` (the run
     stopped first), ``write_failed`` / ``write_unknown`` (the probe write was refused / its
-    outcome is unknown, so there is nothing to measure).
+    outcome is unknown, so there is nothing to measure).  ``overload``: the emulator reported
+    the pair behind its lag model while the sample was taken (see the module docstring).
     """
 
     run_id: str
@@ -60,6 +71,7 @@ class LagSample:
     read_errors: int
     regressions: int
     write_wall: float
+    overload: bool = False
 
     @property
     def width_ms(self) -> float:
@@ -69,6 +81,22 @@ class LagSample:
         return self.status == "ok" and self.lower_ms <= lag_ms <= self.upper_ms
 
 
+def overload_reports(history: History) -> list[tuple[float, frozenset[tuple[str, str]]]]:
+    """The emulator's overload reports a run noted, in time order."""
+    reports = [(op.time, frozenset((str(s), str(d)) for s, d in op.value or ()))
+               for op in history.ops if op.f == OVERLOAD_OP]
+    return sorted(reports, key=lambda r: r[0])
+
+
+def taken_under_overload(reports: OverloadReports, pair: tuple[str, str], start: float, end: float) -> bool:
+    """Whether ``pair`` was reported behind at any moment in [start, end] (a report holds until
+    the next one)."""
+    before = [pairs for at, pairs in reports if at <= start]
+    if before and pair in before[-1]:
+        return True
+    return any(pair in pairs for at, pairs in reports if start < at <= end)
+
+
 def make_sample(
     run_id: str,
     write_inv: Op,
@@ -76,12 +104,14 @@ def make_sample(
     destination: str,
     reads: Iterable[tuple[Op, Op | None]],
     give_up: Op | None,
+    overload: OverloadReports = (),
 ) -> LagSample:
     """The sample of one (probe, destination): bounds and estimate from the write and the reads
-    of that destination (see the module docstring); ``give_up`` says why polling stopped."""
+    of that destination (see the module docstring); ``give_up`` says why polling stopped;
+    ``overload``: the emulator's overload reports of the run."""
     token = write_inv.value
     extra = write_inv.extra
-    base = {
+    base: dict[str, Any] = {
         "run_id": run_id,
         "probe": str(extra.get("probe")),
         "seq": int(extra.get("seq", -1)),
@@ -105,7 +135,11 @@ def make_sample(
     hits = [(i, c) for i, c in answered if c.value == token]
     misses = [(i, c) for i, c in answered if c.value != token]
     rtt_ms = (wr - ws) * 1000.0
+    pair = (write_inv.region, destination)
     if not hits:
+        ends = [c.time for _, c in reads if c is not None] + ([give_up.time] if give_up is not None else [])
+        end = max(ends, default=wr)
+        base["overload"] = taken_under_overload(overload, pair, ws, end)
         lower = max(0.0, max((i.time for i, _ in misses), default=wr) - wr)
         reason = (give_up.extra.get("reason") if give_up is not None else None) or "cancelled"
         return LagSample(
@@ -114,6 +148,7 @@ def make_sample(
             misses=len(misses), read_errors=errors, regressions=0,
         )
     first_hit_recv = min(c.time for _, c in hits)
+    base["overload"] = taken_under_overload(overload, pair, ws, first_hit_recv)
     hit_mid = min((i.time + c.time) / 2 for i, c in hits)
     before = [(i, c) for i, c in misses if i.time < first_hit_recv]
     regressions = len(misses) - len(before)  # not there any more after it had been seen
@@ -146,12 +181,13 @@ def derive_samples(history: History) -> list[LagSample]:
     for op in history.ops:
         if op.f == "give-up":
             give_ups[(str(op.extra.get("probe")), op.region)] = op
+    reports = overload_reports(history)
     samples = []
     for probe, (inv, done) in writes.items():
         for dst in inv.extra.get("destinations", []):
             samples.append(
                 make_sample(run_id, inv, done, dst, reads.get((probe, dst), []),
-                        give_ups.get((probe, dst)))
+                            give_ups.get((probe, dst)), reports)
             )
     samples.sort(key=lambda s: (s.seq, s.source, s.destination))
     return samples
@@ -181,10 +217,13 @@ def _quantile(values: Sequence[float], q: float) -> float:
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per pair: samples, ok, timeouts, errors, lag p50/p90/p99/max, mean bound width.
+    """Per pair: samples, ok, timeouts, errors, samples taken under the emulator's overload, lag
+    p50/p90/p99/max, mean bound width.
 
     Timeouts count as infinitely late for the percentiles (a pair with 2% timeouts has an
-    infinite p99), so a summary never looks better than what was observed.
+    infinite p99), so a summary never looks better than what was observed.  Samples taken while
+    the emulator was behind its lag model are counted (``overloaded``) but left out of the
+    percentiles: they measured the emulator's backlog, not replication lag.
     """
     import pandas as pd
 
@@ -192,7 +231,10 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     for (src, dst), group in frame.groupby(["source", "destination"], sort=False):
         ok = group[group["status"] == "ok"]
         timeouts = int((group["status"] == "timeout").sum())
-        lags = [float(v) for v in ok["lag_ms"]] + [math.inf] * timeouts
+        under_overload = group["overload"].fillna(False).astype(bool) if "overload" in group else None
+        clean = group if under_overload is None else group[~under_overload]
+        lags = ([float(v) for v in clean.loc[clean["status"] == "ok", "lag_ms"]]
+                + [math.inf] * int((clean["status"] == "timeout").sum()))
         rows.append({
             "source": src,
             "destination": dst,
@@ -200,6 +242,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
             "ok": len(ok),
             "timeouts": timeouts,
             "errors": int(group["status"].isin(["write_failed", "write_unknown"]).sum()),
+            "overloaded": 0 if under_overload is None else int(under_overload.sum()),
             "p50_ms": _quantile(lags, 0.5),
             "p90_ms": _quantile(lags, 0.9),
             "p99_ms": _quantile(lags, 0.99),
@@ -207,7 +250,7 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
             "mean_width_ms": float(ok["width_ms"].mean()) if len(ok) else math.nan,
         })
     return pd.DataFrame(rows, columns=[
-        "source", "destination", "samples", "ok", "timeouts", "errors", "p50_ms", "p90_ms",
+        "source", "destination", "samples", "ok", "timeouts", "errors", "overloaded", "p50_ms", "p90_ms",
         "p99_ms", "max_ms", "mean_width_ms",
     ])
 

@@ -9,6 +9,10 @@ that each probe approaches the window where the lag seen so far says it will arr
 shrinking steps, polls densely through it, and backs off gradually if the item is later than
 that.  The schedule only affects how tight the bounds are, never whether they hold.
 
+Overload.  Against the project's emulator (a target with an endpoint), a watcher asks the
+emulator every ``OVERLOAD_POLL`` seconds whether it delivers behind its lag model and notes every
+change in the history; samples taken meanwhile are marked (see the checker).
+
 A run keeps every request in its history (about 20-50 operations per sample), and deletes its
 probe items at the end (the TTL attribute is the fall-back).
 """
@@ -28,9 +32,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gtcore.background import BackgroundRun
+from gtcore.emulator.errors import EmulatorError
 from gtcore.errors import GtError, ReadOnlyError, wrap
 from gtcore.experiments.export import records, save
-from gtcore.experiments.lag_probe.checker import LagSample, make_sample, samples_frame, summarize
+from gtcore.experiments.lag_probe.checker import (
+    OVERLOAD_OP,
+    LagSample,
+    make_sample,
+    samples_frame,
+    summarize,
+)
 from gtcore.experiments.lag_probe.config import ProbeConfig
 from gtcore.experiments.outcome import classify, is_fatal
 from gtcore.history import History, Op
@@ -42,6 +53,7 @@ if TYPE_CHECKING:
 
 
 EXPERIMENT = "lag_probe"
+OVERLOAD_POLL = 0.5  # seconds between two questions to the emulator about its overload
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class ProbeProgress:
     in_flight: int
     elapsed_s: float
     error: str | None = None
+    overloaded: int = 0  # samples taken while the emulator was behind its lag model
 
     @property
     def fraction(self) -> float:
@@ -131,6 +144,7 @@ class LagProbe(BackgroundRun):
         self._given_up: dict[tuple[str, str], bool] = {}
         self._threads: list[threading.Thread] = []
         self._written: dict[str, list[str]] = {}
+        self._overload: list[tuple[float, frozenset[tuple[str, str]]]] = []  # as noted in the history
         self._launcher_done = False
         self._finishing = False
         self.total = config.samples * len(config.pairs)
@@ -171,6 +185,7 @@ class LagProbe(BackgroundRun):
             in_flight=in_flight,
             elapsed_s=self._elapsed_s(),
             error=str(self.error) if self.error else None,
+            overloaded=sum(1 for s in samples if s.overload),
         )
 
     def samples(self) -> list[LagSample]:
@@ -214,10 +229,47 @@ class LagProbe(BackgroundRun):
             ))
             return
         self._clock_start()
+        self._watch_overload()
         for dst in self._queues:
             for n in range(self.config.threads_per_region):
                 self._threads.append(self._spawn(self._reader, f"lagprobe-{dst}-{n}", dst, n))
         self._threads.append(self._spawn(self._launch_all, "lagprobe-writer"))
+
+    def _watch_overload(self) -> None:
+        """On the project's emulator: note its overload now, then watch it while the run lasts."""
+        endpoint = self.conn.target.endpoint
+        if endpoint is None:
+            return
+        from gtcore.emulator.client import EmulatorControl  # only for local targets
+
+        try:
+            control = EmulatorControl(endpoint, timeout=2.0)
+        except (EmulatorError, ValueError):  # an endpoint the control client refuses: not our emulator
+            return
+        if not self._note_overload(control):
+            return  # not the project's emulator: nothing to watch
+
+        def watch() -> None:
+            while not self._stop_readers.wait(OVERLOAD_POLL) and self._note_overload(control):
+                pass
+
+        self._threads.append(self._spawn(watch, "lagprobe-overload"))
+
+    def _note_overload(self, control: Any) -> bool:
+        """Note the pairs the emulator says are behind when they changed; False if it did not answer."""
+        try:
+            report = control.overload()
+        except (EmulatorError, ValueError, OSError):  # not our emulator, or gone
+            return False
+        measured = set(self.config.pairs)
+        behind = frozenset((str(p.get("source")), str(p.get("destination"))) for p in report.get("pairs") or ()
+                           if isinstance(p, dict) and p.get("behind")) & measured
+        with self._lock:  # a sample is judged under this lock: it sees every report up to its end
+            if self._overload and self._overload[-1][1] == behind:
+                return True
+            op = self.history.append("overload-watch", "info", OVERLOAD_OP, "", sorted(map(list, behind)))
+            self._overload.append((op.time, behind))
+        return True
 
     def _fail(self, err: GtError) -> None:
         with self._lock:
@@ -425,9 +477,9 @@ class LagProbe(BackgroundRun):
                 "prober", "info", "give-up", task.dst, None,
                 {"probe": task.probe, "reason": task.ended or "cancelled"},
             )
-        sample = make_sample(self.run_id, task.write_inv, task.write_done, task.dst, task.reads,
-                         give_up)
         with self._slots:
+            sample = make_sample(self.run_id, task.write_inv, task.write_done, task.dst, task.reads,
+                                 give_up, self._overload)
             self._samples.append(sample)
             self._tasks_open -= 1
             left = self._in_flight_probes.get(task.probe, 1) - 1
