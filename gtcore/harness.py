@@ -56,6 +56,7 @@ class Reading:
     db_latency_ms: float | None = None
     rtt_ms: float | None = None
     error: GtError | None = None
+    wall: float | None = None  # time.time() when the answer came: what a screen can show
 
 
 @dataclass
@@ -118,7 +119,7 @@ class Harness:
             return Reading(region, now, error=err)
         item = reply.body.get("Item")
         return Reading(region, time.monotonic(), attribute_value(item), item,
-                       reply.db_latency_ms, reply.rtt_ms)
+                       reply.db_latency_ms, reply.rtt_ms, wall=time.time())
 
     def read_all(self, regions: list[str] | tuple[str, ...]) -> dict[str, Reading]:
         """Every region's view, read concurrently, and catch-up times updated."""

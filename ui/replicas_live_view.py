@@ -6,6 +6,7 @@ keeps one per browser session and draws it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -67,8 +68,9 @@ def reading_box(h: Harness, reading: Reading) -> None:
            None: "as this region sees it"}[h.in_sync(reading)]
     big_number("Bookmark", format_number(reading.value) if reading.item else "no item",
                region=reading.region, sub=sub)
+    read_at = time.strftime("%H:%M:%S", time.localtime(reading.wall or 0)) + f".{int((reading.wall or 0) * 10) % 10}"
     st.caption(f"DynamoDB {reading.db_latency_ms or 0:.0f} ms · round trip "
-               f"{reading.rtt_ms or 0:.0f} ms")
+               f"{reading.rtt_ms or 0:.0f} ms · read at {read_at}")
 
 
 def region_buttons(h: Harness, region: str) -> None:
