@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import os
 import re
@@ -45,14 +46,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-background-timer-throttling", "--disable-renderer-backgrounding"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
-# Runs in every session's page: what the readings show, every 100 ms, kept when it changes.
+# Runs in every session's page: what the readings show, every 200 ms, kept when it changes
+# (textContent: no layout forced, the page's own work is what chromium spends its time on).
 WATCH_JS = r"""
 window.__room = {first: null, reads: [], values: [], lastReads: '', lastValues: ''};
 setInterval(() => {
   const main = document.querySelector('[data-testid="stMain"]');
   if (!main) return;
-  const text = main.innerText, now = Date.now(), room = window.__room;
-  const re = /Bookmark\s+(-?[\d.]+|no item)[\s\S]*?read at (\d\d:\d\d:\d\d\.\d)/g;
+  const text = main.textContent, now = Date.now(), room = window.__room;
+  const re = /Bookmark\s*(-?[\d.]+|no item)[\s\S]*?read at (\d\d:\d\d:\d\d\.\d)/g;
   const values = [], reads = [];
   let m;
   while ((m = re.exec(text)) !== null) { values.push(m[1]); reads.push(m[2]); }
@@ -60,7 +62,7 @@ setInterval(() => {
   if (room.first === null) room.first = now;
   if (reads.join('|') !== room.lastReads) { room.lastReads = reads.join('|'); room.reads.push([now, reads]); }
   if (values.join('|') !== room.lastValues) { room.lastValues = values.join('|'); room.values.push([now, values]); }
-}, 100);
+}, 200);
 """
 
 
@@ -82,30 +84,46 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def processes(named: str, parent: int | None = None) -> list[int]:
-    """Live processes whose command line contains ``named`` (children of ``parent`` when given)."""
-    found = []
+def process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, command name, command line) of every live process."""
+    table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            stat = (entry / "stat").read_text()
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue
-        if named in cmd and (parent is None or ppid == parent):
-            found.append(int(entry.name))
+        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        table[int(entry.name)] = (int(rest.split()[1]), name, cmd)
+    return table
+
+
+def processes(named: str, parent: int) -> list[int]:
+    """Descendants of ``parent`` whose command name or line contains ``named``."""
+    table = process_table()
+    found = []
+    for pid, (_ppid, name, cmd) in table.items():
+        up = pid
+        while up in table and up != parent:
+            up = table[up][0]
+        if up == parent and pid != parent and (named in name or named in cmd):
+            found.append(pid)
     return found
 
 
 def cpu_by_pid(pids: list[int]) -> dict[int, float]:
     found = {}
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):  # gone meanwhile
             found[pid] = cpu_seconds(pid)
-        except OSError:
-            pass
     return found
+
+
+def browser_cpu() -> dict[int, float]:
+    """CPU seconds of each chromium process this benchmark started (through Playwright)."""
+    return cpu_by_pid(processes("chrom", os.getpid()))
 
 
 def cpu_since(before: dict[int, float], now: dict[int, float]) -> float:
@@ -235,7 +253,7 @@ def main() -> None:
             threading.Thread(target=health.run, daemon=True).start()
             spy = start_py_spy(args.py_spy, proc.pid, args.seconds + 15) if args.py_spy else None
 
-            cpu0 = (cpu_seconds(proc.pid), cpu_by_pid(emulators), cpu_by_pid(processes(CHROMIUM)), time.time())
+            cpu0 = (cpu_seconds(proc.pid), cpu_by_pid(emulators), browser_cpu(), time.time())
             pages, opened = [], []
             for _ in range(args.sessions):
                 page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
@@ -266,7 +284,7 @@ def main() -> None:
                     presses.append((at, who, region, value or "?"))
                 time.sleep(0.5)
             t_end = time.time()
-            cpu1 = (cpu_seconds(proc.pid), cpu_by_pid(emulators), cpu_by_pid(processes(CHROMIUM)), t_end)
+            cpu1 = (cpu_seconds(proc.pid), cpu_by_pid(emulators), browser_cpu(), t_end)
             logs = [page.evaluate("window.__room") for page in pages]
             exceptions = sum(page.locator("[data-testid='stException']").count() for page in pages)
             browser.close()
@@ -280,7 +298,8 @@ def main() -> None:
     load_after = os.getloadavg()
     wall = cpu1[3] - cpu0[3]
 
-    renders = [(log["first"] / 1000 - t0) if log["first"] else float("inf") for log, t0 in zip(logs, opened, strict=True)]
+    renders = [(log["first"] / 1000 - t0) if log["first"] else float("inf")
+               for log, t0 in zip(logs, opened, strict=True)]
     gaps, staleness = [], []
     for log in logs:
         reads = [(at / 1000, shown) for at, shown in log["reads"]]
@@ -306,7 +325,8 @@ def main() -> None:
           f"p95 {percentile(staleness, 0.95):.2f} s   [target 2 s]")
     target = f"lag + 2 s = {lag_s + 2:.1f} s" if lag_s is not None else "lag + 2 s"
     print(f"+1 in one session shown in every session: {len(presses)} presses x {args.sessions} sessions, max "
-          f"{max(delays, default=float('nan')):.2f} s, median {statistics.median(delays) if delays else float('nan'):.2f} s, "
+          f"{max(delays, default=float('nan')):.2f} s, "
+          f"median {statistics.median(delays) if delays else float('nan'):.2f} s, "
           f"{sum(d == float('inf') for d in delays)} never   [target {target}]")
     print(f"server: CPU {100 * (cpu1[0] - cpu0[0]) / wall:.0f}% of one core, RSS max {max(rss):.0f} MB; "
           f"emulator CPU {100 * cpu_since(cpu0[1], cpu1[1]) / wall:.0f}%; "

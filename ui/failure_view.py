@@ -15,7 +15,7 @@ from gtcore.actions.throttle import (
     throttle_states,
 )
 from gtcore.errors import GtError
-from gtcore.probes.status import RegionStatus, table_status
+from gtcore.probes.status import RegionStatus
 from ui import session
 from ui.home import verdict
 from ui.layout import region_columns
@@ -28,7 +28,7 @@ RESULT_KEY = "failure_last_change"
 def health() -> dict[str, RegionStatus]:
     """Table and regional API status per region (no item counts: this refreshes often)."""
     try:
-        return table_status(session.connection(), count=False).by_region()
+        return session.shared_reads().status(session.connection(), count=False).by_region()
     except GtError as err:
         show_error(err)
         return {}
@@ -65,6 +65,7 @@ def act(label: str, region: str, fn: Callable[[], object]) -> None:
     """Button callback: run a change and keep its outcome for the page to show."""
     try:
         change = fn()
+        session.wrote()
         note = change if isinstance(change, str) else (getattr(change, "note", None) or "done")
         st.session_state[RESULT_KEY] = (region, f"{region}: {note}", None)
     except GtError as err:
@@ -157,6 +158,7 @@ def restore_everything() -> None:
     """Button callback: restore every throttled region of the target in one action."""
     try:
         results = restore_all(session.connection())
+        session.wrote()
     except GtError as err:
         st.session_state[RESULT_KEY] = (None, None, err)
         return

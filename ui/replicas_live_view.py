@@ -13,7 +13,6 @@ import streamlit as st
 
 from gtcore.errors import GtError
 from gtcore.harness import Harness, Reading, format_number
-from gtcore.probes.status import emulator_health
 from ui import session
 from ui.layout import region_columns
 from ui.messages import show_compact_error, show_error
@@ -39,6 +38,7 @@ def press(region: str, call: Callable[[], object]) -> None:
     kept for the region's column to show."""
     try:
         call()
+        session.wrote()
     except GtError as err:
         st.session_state.setdefault(ERRORS_KEY, {})[region] = err
 
@@ -103,12 +103,12 @@ def region_buttons(h: Harness, region: str) -> None:
 def region_columns_view(h: Harness) -> None:
     """Every region read now, side by side, under the catch-up banner."""
     try:
-        readings = h.read_all(session.choice().regions)
+        readings = session.shared_reads().items(session.connection(), h, session.choice().regions)
     except GtError as err:
         show_error(err)
         return
     last_write_banner(h)
-    replication_fault_banner(emulator_health(session.connection()))
+    replication_fault_banner(session.shared_reads().emulator_health(session.connection()))
     for region, box in region_columns(list(readings)):
         with box:
             region_header(region)

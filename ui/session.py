@@ -31,6 +31,7 @@ from gtcore.emulator.child import EmulatorChild
 from gtcore.emulator.client import EmulatorControl
 from gtcore.errors import GtError
 from gtcore.target import DEFAULT_REGIONS, DEFAULT_TABLE, Connection, Target
+from gtcore.target_reads import TargetReads
 from setup.emulator import MODULE as EMULATOR_LAUNCHER
 from ui.colours import region_colours
 
@@ -177,6 +178,17 @@ def target() -> Target:
 def connection() -> Connection:
     """The shared, thread-safe connection for this session's target."""
     return connection_for(target())
+
+
+@st.cache_resource(show_spinner=False)
+def shared_reads() -> TargetReads:
+    """The reads every session of this server shares: each made once per interval per target."""
+    return TargetReads()
+
+
+def wrote() -> None:
+    """This session changed its target: every session's next read of it is a new one."""
+    shared_reads().changed(target())
 
 
 def emulator() -> EmulatorControl | None:
