@@ -22,7 +22,7 @@ from gtcore.probes.status import DEFAULT_COUNT_LIMIT, EmulatorHealth, StatusRepo
 from gtcore.shared_reads import SharedReads
 from gtcore.target import Connection, Target
 
-__all__ = ["ITEMS_S", "TargetReads"]
+__all__ = ["CLOUDWATCH_S", "HEALTH_S", "ITEMS_S", "STATUS_S", "TargetReads"]
 
 ITEMS_S = 0.5  # the item in every region: Replicas live shows it twice a second
 HEALTH_S = 1.0  # the emulator's own health (threads, replication faults)
