@@ -53,9 +53,10 @@ def provision_workshop(
     home = _find_anchor(run) or target.regions[0]
     others = [r for r in target.regions if r != home]
     _ensure_table(run, home, wait)
+    if load_data:  # before the replicas: a new replica is backfilled with them, no lag to wait out
+        _load_items(run, home, items)
     _ensure_replicas(run, home, others, wait)
     if load_data:
-        _load_items(run, home, items)
         _verify_items(run, items, wait)
     if target.is_local:
         _ensure_functions(run)
