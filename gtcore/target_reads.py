@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from gtcore.harness import Harness, Reading
-from gtcore.probes.cloudwatch import STATS, LatencyResult, replication_latency
 from gtcore.probes.status import DEFAULT_COUNT_LIMIT, EmulatorHealth, StatusReport, emulator_health, table_status
 from gtcore.shared_reads import SharedReads
 from gtcore.target import Connection, Target
+
+if TYPE_CHECKING:  # pandas: imported when CloudWatch is first read, not when the dashboard starts
+    from gtcore.probes.cloudwatch import LatencyResult
 
 __all__ = ["CLOUDWATCH_S", "HEALTH_S", "ITEMS_S", "STATUS_S", "TargetReads"]
 
@@ -57,8 +60,10 @@ class TargetReads:
         return readings
 
     def replication_latency(self, conn: Connection, *, window: timedelta, period: int,
-                            stats: Sequence[str] = STATS, interval: float = CLOUDWATCH_S) -> LatencyResult:
+                            stats: Sequence[str], interval: float = CLOUDWATCH_S) -> LatencyResult:
         """CloudWatch ReplicationLatency of every pair over ``window``, at most ``interval`` s old."""
+        from gtcore.probes.cloudwatch import replication_latency
+
         stats = tuple(stats)
         return self.shared.get(
             (conn.target, "cloudwatch", window, period, stats), interval,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -134,12 +135,25 @@ def _configured_endpoint(config_path: str) -> str:
         return ""  # a broken config file is reported where the target is built
 
 
-@st.cache_resource(show_spinner="Starting the local Global Tables emulator…")
-def _emulator_child() -> EmulatorChild:
-    """The server's own emulator: one child process for every session, stopped with the server."""
+def _start_child() -> EmulatorChild:
     return EmulatorChild.shared(EMULATOR_LAUNCHER, lag=emulator_lag_spec(),
                                 replica_create_seconds=REPLICA_CREATE_SECONDS,
                                 cwd=Path(__file__).resolve().parents[1])
+
+
+@st.cache_resource(show_spinner="Starting the local Global Tables emulator…")
+def _emulator_child() -> EmulatorChild:
+    """The server's own emulator: one child process for every session, stopped with the server."""
+    return _start_child()
+
+
+@functools.cache
+def start_emulator_early() -> None:
+    """Start the server's emulator in the background, once per server, when the first session
+    targets it: its boot (a second or more) then overlaps the dashboard's own imports and first
+    drawing instead of following them. Whoever needs it next waits for the same child."""
+    if emulator_url() is None and choice().is_emulator:
+        threading.Thread(target=_start_child, name="gt-emulator-early-start", daemon=True).start()
 
 
 def emulator_child() -> EmulatorChild | None:
