@@ -101,7 +101,8 @@ def region_buttons(h: Harness, region: str) -> None:
 
 
 def region_columns_view(h: Harness) -> None:
-    """Every region read now, side by side, under the catch-up banner."""
+    """Every region read now, side by side, under the catch-up banner (what the live refresh
+    redraws: the buttons are drawn once per page run, by :func:`button_columns_view`)."""
     try:
         readings = session.shared_reads().items(session.connection(), h, session.choice().regions)
     except GtError as err:
@@ -113,8 +114,14 @@ def region_columns_view(h: Harness) -> None:
         with box:
             region_header(region)
             reading_box(h, readings[region])
-            if region in h.apis:
-                region_buttons(h, region)
+
+
+def button_columns_view(h: Harness) -> None:
+    """Each region's buttons, under its reading."""
+    regions = [r for r in session.choice().regions if r in h.apis]
+    for region, box in region_columns(regions, border=False):
+        with box:
+            region_buttons(h, region)
 
 
 def item_picker(h: Harness) -> None:
