@@ -49,11 +49,13 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # Runs in every session's page: what the readings show, every 200 ms, kept when it changes
 # (textContent: no layout forced, the page's own work is what chromium spends its time on).
 WATCH_JS = r"""
-window.__room = {first: null, reads: [], values: [], lastReads: '', lastValues: ''};
+window.__room = {app: null, title: null, first: null, reads: [], values: [], lastReads: '', lastValues: ''};
 setInterval(() => {
-  const main = document.querySelector('[data-testid="stMain"]');
+  const main = document.querySelector('[data-testid="stMain"]'), now = Date.now(), room = window.__room;
   if (!main) return;
-  const text = main.textContent, now = Date.now(), room = window.__room;
+  if (room.app === null) room.app = now;  // Streamlit's page is up in the browser
+  const text = main.textContent;
+  if (room.title === null && text.includes('Replicas live')) room.title = now;  // the first run's output
   const re = /Bookmark\s*(-?[\d.]+|no item)[\s\S]*?read at (\d\d:\d\d:\d\d\.\d)/g;
   const values = [], reads = [];
   let m;
@@ -287,6 +289,8 @@ def main() -> None:
             cpu1 = (cpu_seconds(proc.pid), cpu_by_pid(emulators), browser_cpu(), t_end)
             logs = [page.evaluate("window.__room") for page in pages]
             exceptions = sum(page.locator("[data-testid='stException']").count() for page in pages)
+            unrendered = [" ".join(page.inner_text("body").split())[:300]
+                          for page, log in zip(pages, logs, strict=True) if not log["first"]]
             browser.close()
     finally:
         health.stop.set()
@@ -298,8 +302,10 @@ def main() -> None:
     load_after = os.getloadavg()
     wall = cpu1[3] - cpu0[3]
 
-    renders = [(log["first"] / 1000 - t0) if log["first"] else float("inf")
-               for log, t0 in zip(logs, opened, strict=True)]
+    def since_open(what: str) -> list[float]:
+        return [(log[what] / 1000 - t0) if log[what] else float("inf") for log, t0 in zip(logs, opened, strict=True)]
+
+    renders = since_open("first")
     gaps, staleness = [], []
     for log in logs:
         reads = [(at / 1000, shown) for at, shown in log["reads"]]
@@ -316,7 +322,9 @@ def main() -> None:
     print(f"sessions: {args.sessions} on Replicas live (live refresh on) for {wall:.0f} s; lag model {args.lag}; "
           f"page exceptions {exceptions}")
     print(f"render: max {max(renders):.1f} s, median {statistics.median(renders):.1f} s; "
-          f"{sum(r == float('inf') for r in renders)} never rendered   [target 15 s]")
+          f"{sum(r == float('inf') for r in renders)} never rendered   [target 15 s]; of which the page "
+          f"up in chromium: median {statistics.median(since_open('app')):.1f} s, the page's title (its first "
+          f"script output) median {statistics.median(since_open('title')):.1f} s")
     print(f"health: p50 {percentile(health.times, 0.5):.3f} s, p95 {percentile(health.times, 0.95):.3f} s, "
           f"max {max(health.times, default=float('nan')):.3f} s over {len(health.times)} polls, "
           f"{health.failures} failed   [target p95 1 s]")
@@ -332,6 +340,8 @@ def main() -> None:
           f"emulator CPU {100 * cpu_since(cpu0[1], cpu1[1]) / wall:.0f}%; "
           f"chromium CPU {100 * cpu_since(cpu0[2], cpu1[2]) / wall:.0f}%")
     print(f"load average after: {load_after[0]:.2f} (1 min), {load_after[1]:.2f} (5 min)")
+    for shown in unrendered[:3]:
+        print(f"a session that never rendered shows: {shown!r}")
     if spy is not None:
         spy[0].wait(timeout=60)
         print("\n".join(where_time_goes(spy[1])) if spy[1].exists() else "py-spy wrote nothing")
