@@ -65,11 +65,12 @@ def act(label: str, region: str, fn: Callable[[], object]) -> None:
     """Button callback: run a change and keep its outcome for the page to show."""
     try:
         change = fn()
-        session.wrote()
         note = change if isinstance(change, str) else (getattr(change, "note", None) or "done")
         st.session_state[RESULT_KEY] = (region, f"{region}: {note}", None)
     except GtError as err:
         st.session_state[RESULT_KEY] = (region, None, err)
+    finally:  # done or not, the target may have changed: every session reads it anew
+        session.wrote()
 
 
 def last_change() -> None:
@@ -158,10 +159,11 @@ def restore_everything() -> None:
     """Button callback: restore every throttled region of the target in one action."""
     try:
         results = restore_all(session.connection())
-        session.wrote()
     except GtError as err:
         st.session_state[RESULT_KEY] = (None, None, err)
         return
+    finally:
+        session.wrote()
     errors = [r for r in results if isinstance(r, GtError)]
     notes = [f"{r.region}: {r.note}" for r in results if not isinstance(r, GtError)]
     st.session_state[RESULT_KEY] = (None, "; ".join(notes) or "nothing was throttled", errors[0] if errors else None)
