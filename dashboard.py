@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import session, sidebar, style
+from ui import session
+
+session.start_emulator_early()  # first: the emulator boots while the imports below load
+
+from ui import sidebar, style
 from ui.home import next_steps, region_cards, status_report, summary_banner
 from ui.layout import page_header
 from ui.live import live_fragment

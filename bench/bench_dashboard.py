@@ -92,6 +92,7 @@ class RecordedProbe:
     samples_list: list
     run_id: str = "bench"
     state: str = "done"
+    running: bool = False
     error: object = None
     warnings: list = field(default_factory=list)
 

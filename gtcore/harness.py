@@ -56,6 +56,7 @@ class Reading:
     db_latency_ms: float | None = None
     rtt_ms: float | None = None
     error: GtError | None = None
+    wall: float | None = None  # time.time() when the answer came: what a screen can show
 
 
 @dataclass
@@ -118,12 +119,16 @@ class Harness:
             return Reading(region, now, error=err)
         item = reply.body.get("Item")
         return Reading(region, time.monotonic(), attribute_value(item), item,
-                       reply.db_latency_ms, reply.rtt_ms)
+                       reply.db_latency_ms, reply.rtt_ms, wall=time.time())
+
+    def read_now(self, regions: list[str] | tuple[str, ...]) -> dict[str, Reading]:
+        """Every region's view, read concurrently (nothing noted: readings can be shared)."""
+        with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
+            return dict(zip(regions, pool.map(self.read, regions), strict=True))
 
     def read_all(self, regions: list[str] | tuple[str, ...]) -> dict[str, Reading]:
         """Every region's view, read concurrently, and catch-up times updated."""
-        with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
-            readings = dict(zip(regions, pool.map(self.read, regions), strict=True))
+        readings = self.read_now(regions)
         self.observe(readings)
         return readings
 
@@ -149,7 +154,8 @@ class Harness:
         if w is None or w.value is None:
             return
         for region, r in readings.items():
-            if region not in w.seen_after and r.error is None and r.value == w.value:
+            # A reading from before the write (shared readings can be) proves nothing about it.
+            if region not in w.seen_after and r.error is None and r.at >= w.at and r.value == w.value:
                 w.seen_after[region] = max(0.0, r.at - w.at)
 
     def catch_up(self, now: float | None = None) -> CatchUp | None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui.layout import page_header
 from ui.live import live_fragment
-from ui.replicas_live_view import harness, item_picker, region_columns_view
+from ui.replicas_live_view import button_columns_view, harness, item_picker, region_columns_view
 
 REFRESH_S = 0.5
 
@@ -25,6 +25,7 @@ def live_view() -> None:
 
 
 live_view()
+button_columns_view(harness())  # outside the live refresh: a rerun redraws only the readings
 
 with st.expander("Which item?"):
     item_picker(harness())

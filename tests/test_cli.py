@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,12 +78,21 @@ def test_diff_exit_codes_follow_divergence(workshop, emulator, capsys):
     assert emulator.wait_replicated(10)
 
 
-def test_cloudwatch_json(workshop, capsys):
+def test_cloudwatch_json(workshop, emulator, capsys):
+    from gtcore.probes.cloudwatch import replication_latency
+
+    # A write at home replicates (setup's sample data does not: new replicas are backfilled).
+    conn = Connection(Target(regions=tuple(REGIONS.split(",")), table=workshop[-1], endpoint=emulator.endpoint))
+    conn.client("dynamodb", "us-west-2").put_item(TableName=workshop[-1], Item={"PK": {"S": "cw"}, "SK": {"S": "1"}})
+    deadline = time.monotonic() + 15
+    while replication_latency(conn, window=600).pair("us-west-2", "eu-west-1").state != "ok":
+        assert time.monotonic() < deadline, "no ReplicationLatency datapoint after a replicated write"
+        time.sleep(0.2)
     assert main(["cloudwatch", "--window", "10", "--json", *workshop]) == 0
     doc = _json(capsys)
     assert doc["calls"] == 2
     states = {(p["source"], p["receiving"]): p["state"] for p in doc["pairs"]}
-    assert states[("us-west-2", "eu-west-1")] == "ok"  # setup wrote the sample data at home
+    assert states[("us-west-2", "eu-west-1")] == "ok"
     assert states[("eu-west-1", "us-west-2")] == "no_datapoints"
     assert main(["cloudwatch", "--points", *workshop]) == 0
     assert "us-west-2 -> eu-west-1" in capsys.readouterr().out

@@ -11,7 +11,9 @@ from streamlit.testing.v1 import AppTest
 from test_emulator_supervision import _inject_refused_write
 
 from gtcore.target import Connection, Target
+from gtcore.target_reads import STATUS_S
 from gtcore.workshop import teardown_workshop
+from ui import session
 from ui.session import Choice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,13 +33,15 @@ def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
-def test_a_replication_fault_shows_on_status_and_replicas_live(emulator, choice: Choice) -> None:
+def test_a_replication_fault_shows_on_status_and_replicas_live(emulator, choice: Choice, monkeypatch) -> None:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
     at.session_state["gt_choice"] = choice
     at.run()
     assert not at.exception and not any("replication into" in e for e in _errors(at))
     _inject_refused_write(emulator, choice.table, "refused")
     assert emulator.wait_replicated(10)
+    clock = session.shared_reads().shared.clock
+    monkeypatch.setattr(session.shared_reads().shared, "clock", lambda: clock() + STATUS_S)  # next interval
     at.run()
     assert not at.exception
     (banner,) = [e for e in _errors(at) if "eu-west-1 failed" in e]

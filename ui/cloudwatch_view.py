@@ -9,7 +9,7 @@ import streamlit as st
 
 from gtcore.errors import GtError
 from gtcore.experiments.lag_probe import summarize
-from gtcore.probes.cloudwatch import LatencyResult, replication_latency
+from gtcore.probes.cloudwatch import LatencyResult
 from ui import charts, session
 from ui.lag_view import running_probe, samples_frame
 from ui.messages import show_error
@@ -32,8 +32,9 @@ def pickers() -> tuple[timedelta, int, str]:
 def fetch(window: timedelta, period: int) -> LatencyResult | None:
     try:
         with st.spinner("Reading CloudWatch in every source region…"):
-            return replication_latency(session.connection(), window=window, period=period,
-                                       stats=("Average", "Minimum", "Maximum", "SampleCount"))
+            return session.shared_reads().replication_latency(
+                session.connection(), window=window, period=period,
+                stats=("Average", "Minimum", "Maximum", "SampleCount"))
     except GtError as err:
         show_error(err)
         return None

@@ -15,7 +15,7 @@ from gtcore.actions.throttle import (
     throttle_states,
 )
 from gtcore.errors import GtError
-from gtcore.probes.status import RegionStatus, table_status
+from gtcore.probes.status import RegionStatus
 from ui import session
 from ui.home import verdict
 from ui.layout import region_columns
@@ -28,7 +28,7 @@ RESULT_KEY = "failure_last_change"
 def health() -> dict[str, RegionStatus]:
     """Table and regional API status per region (no item counts: this refreshes often)."""
     try:
-        return table_status(session.connection(), count=False).by_region()
+        return session.shared_reads().status(session.connection(), count=False).by_region()
     except GtError as err:
         show_error(err)
         return {}
@@ -69,6 +69,8 @@ def act(label: str, region: str, fn: Callable[[], object]) -> None:
         st.session_state[RESULT_KEY] = (region, f"{region}: {note}", None)
     except GtError as err:
         st.session_state[RESULT_KEY] = (region, None, err)
+    finally:  # done or not, the target may have changed: every session reads it anew
+        session.wrote()
 
 
 def last_change() -> None:
@@ -160,6 +162,8 @@ def restore_everything() -> None:
     except GtError as err:
         st.session_state[RESULT_KEY] = (None, None, err)
         return
+    finally:
+        session.wrote()
     errors = [r for r in results if isinstance(r, GtError)]
     notes = [f"{r.region}: {r.note}" for r in results if not isinstance(r, GtError)]
     st.session_state[RESULT_KEY] = (None, "; ".join(notes) or "nothing was throttled", errors[0] if errors else None)

@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from gtcore.errors import GtError
-from gtcore.probes.status import LEGACY_NOTE, RegionStatus, StatusReport, table_status
+from gtcore.probes.status import LEGACY_NOTE, RegionStatus, StatusReport
 from ui import session
 from ui.api_url_view import api_url_block
 from ui.charts import region_bars
@@ -20,7 +20,7 @@ def status_report() -> StatusReport | None:
     """Status of every region (concurrent, a moment on AWS, milliseconds on the emulator)."""
     try:
         with st.spinner("Asking every region…"):
-            return table_status(session.connection(), count=True, count_limit=5000)
+            return session.shared_reads().status(session.connection(), count=True, count_limit=5000)
     except GtError as err:
         show_error(err)
         return None

@@ -6,13 +6,13 @@ keeps one per browser session and draws it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
 
 from gtcore.errors import GtError
 from gtcore.harness import Harness, Reading, format_number
-from gtcore.probes.status import emulator_health
 from ui import session
 from ui.layout import region_columns
 from ui.messages import show_compact_error, show_error
@@ -38,6 +38,7 @@ def press(region: str, call: Callable[[], object]) -> None:
     kept for the region's column to show."""
     try:
         call()
+        session.wrote()
     except GtError as err:
         st.session_state.setdefault(ERRORS_KEY, {})[region] = err
 
@@ -67,8 +68,9 @@ def reading_box(h: Harness, reading: Reading) -> None:
            None: "as this region sees it"}[h.in_sync(reading)]
     big_number("Bookmark", format_number(reading.value) if reading.item else "no item",
                region=reading.region, sub=sub)
+    read_at = time.strftime("%H:%M:%S", time.localtime(reading.wall or 0)) + f".{int((reading.wall or 0) * 10) % 10}"
     st.caption(f"DynamoDB {reading.db_latency_ms or 0:.0f} ms · round trip "
-               f"{reading.rtt_ms or 0:.0f} ms")
+               f"{reading.rtt_ms or 0:.0f} ms · read at {read_at}")
 
 
 def region_buttons(h: Harness, region: str) -> None:
@@ -99,20 +101,27 @@ def region_buttons(h: Harness, region: str) -> None:
 
 
 def region_columns_view(h: Harness) -> None:
-    """Every region read now, side by side, under the catch-up banner."""
+    """Every region read now, side by side, under the catch-up banner (what the live refresh
+    redraws: the buttons are drawn once per page run, by :func:`button_columns_view`)."""
     try:
-        readings = h.read_all(session.choice().regions)
+        readings = session.shared_reads().items(session.connection(), h, session.choice().regions)
     except GtError as err:
         show_error(err)
         return
     last_write_banner(h)
-    replication_fault_banner(emulator_health(session.connection()))
+    replication_fault_banner(session.shared_reads().emulator_health(session.connection()))
     for region, box in region_columns(list(readings)):
         with box:
             region_header(region)
             reading_box(h, readings[region])
-            if region in h.apis:
-                region_buttons(h, region)
+
+
+def button_columns_view(h: Harness) -> None:
+    """Each region's buttons, under its reading."""
+    regions = [r for r in session.choice().regions if r in h.apis]
+    for region, box in region_columns(regions, border=False):
+        with box:
+            region_buttons(h, region)
 
 
 def item_picker(h: Harness) -> None:

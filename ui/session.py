@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,7 @@ from gtcore.emulator.child import EmulatorChild
 from gtcore.emulator.client import EmulatorControl
 from gtcore.errors import GtError
 from gtcore.target import DEFAULT_REGIONS, DEFAULT_TABLE, Connection, Target
+from gtcore.target_reads import TargetReads
 from setup.emulator import MODULE as EMULATOR_LAUNCHER
 from ui.colours import region_colours
 
@@ -133,12 +135,25 @@ def _configured_endpoint(config_path: str) -> str:
         return ""  # a broken config file is reported where the target is built
 
 
-@st.cache_resource(show_spinner="Starting the local Global Tables emulator…")
-def _emulator_child() -> EmulatorChild:
-    """The server's own emulator: one child process for every session, stopped with the server."""
+def _start_child() -> EmulatorChild:
     return EmulatorChild.shared(EMULATOR_LAUNCHER, lag=emulator_lag_spec(),
                                 replica_create_seconds=REPLICA_CREATE_SECONDS,
                                 cwd=Path(__file__).resolve().parents[1])
+
+
+@st.cache_resource(show_spinner="Starting the local Global Tables emulator…")
+def _emulator_child() -> EmulatorChild:
+    """The server's own emulator: one child process for every session, stopped with the server."""
+    return _start_child()
+
+
+@functools.cache
+def start_emulator_early() -> None:
+    """Start the server's emulator in the background, once per server, when the first session
+    targets it: its boot (a second or more) then overlaps the dashboard's own imports and first
+    drawing instead of following them. Whoever needs it next waits for the same child."""
+    if emulator_url() is None and choice().is_emulator:
+        threading.Thread(target=_start_child, name="gt-emulator-early-start", daemon=True).start()
 
 
 def emulator_child() -> EmulatorChild | None:
@@ -177,6 +192,17 @@ def target() -> Target:
 def connection() -> Connection:
     """The shared, thread-safe connection for this session's target."""
     return connection_for(target())
+
+
+@st.cache_resource(show_spinner=False)
+def shared_reads() -> TargetReads:
+    """The reads every session of this server shares: each made once per interval per target."""
+    return TargetReads()
+
+
+def wrote() -> None:
+    """This session changed its target: every session's next read of it is a new one."""
+    shared_reads().changed(target())
 
 
 def emulator() -> EmulatorControl | None:

@@ -52,6 +52,8 @@ def run_with_progress(label: str, job: Job, *, expanded: bool = True) -> Worksho
             box.update(label=f"{label}: stopped", state="error", expanded=True)
             show_error(err)
             return None
+        finally:  # done or not, the job changed things: no session keeps reading the old state
+            session.shared_reads().changed()
         box.update(label=report.summary().capitalize(),
                    state="complete" if report.ok else "error", expanded=not report.ok)
         report_table(report)

@@ -8,10 +8,11 @@ dashboard's Setup page (``pages/setup.py``, ``ui/setup_view.py``).
 :func:`provision_workshop` is what ``python -m setup up`` and the dashboard's Setup page run:
 
 1. the on-demand table (``PK``/``SK`` strings) in the home region (tagged as made by setup);
-2. a replica in every other region (``UpdateTable ReplicaUpdates Create``, one at a time),
+2. the sample data (the twelve-title catalog and the demo bookmarks), written only where an
+   item is missing, never overwriting one (before the replicas: a new replica is backfilled
+   with the table's items, so the read-back need not wait out replication lag);
+3. a replica in every other region (``UpdateTable ReplicaUpdates Create``, one at a time),
    waiting until every replica is ACTIVE;
-3. the sample data (the twelve-title catalog and the demo bookmarks), written only where an
-   item is missing, never overwriting one;
 4. a read-back of every sample item in every region (waiting out replication lag);
 5. the regional API: against the emulator, the Lambda function ``<table>-dev`` in every region
    (IAM role first, a zip of ``setup/api``); against AWS, the URL of each region's API, from a

@@ -67,15 +67,18 @@ def provision_workshop(
     others = [r for r in target.regions if r != home]
     _ensure_table(run, home, wait)
     if consistency == STRONG:
-        ensure_strong(run, home, others, witness, wait)
+        ensure_strong(run, home, others, witness, wait)  # MRSC members need an empty table: data after
+        if load_data:
+            _load_items(run, home, items)
     elif is_strong(_describe(run, home), home):
         raise ConfigError(f"table {target.table} is an MRSC (strong consistency) global table",
                           hint="pass --consistency strong, or tear it down first (`python -m setup down`)",
                           region=home, action="set up the workshop")
     else:
+        if load_data:  # before the replicas: a new replica is backfilled with them, no lag to wait out
+            _load_items(run, home, items)
         _ensure_replicas(run, home, others, wait)
     if load_data:
-        _load_items(run, home, items)
         _verify_items(run, items, wait)
     if target.is_local:
         _ensure_functions(run)
