@@ -332,6 +332,8 @@ def test_probe_cli(emulator, probe_conn, capsys, tmp_path) -> None:
     # the lag is 100 ms: a 20 ms budget fails, with one JSON document on stdout
     assert main([*base, "--pairs", "us-west-2:eu-west-1", "--max-lag-ms", "20", "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["failed"] and doc["summary"][0]["p50_ms"] > 20
+    row = doc["summary"][0]
+    # a loaded machine may leave no sample outside the emulator's overload: then nothing passes either
+    assert doc["failed"] and (row["p50_ms"] > 20 if row["p50_ms"] is not None else row["overloaded"] > 0)
     assert main([*base, "--pairs", "us-west-2"]) == 2
     assert main([*base, "--out", str(tmp_path / "lag.txt")]) == 2

@@ -30,6 +30,9 @@ def _rss_kb(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+DRILL_MIN_S = 5.0  # the probes may finish fast; the drill still writes this long
+
+
 def test_eight_probes_a_conflict_batch_and_a_drill_at_once(make_emulator):
     emu = make_emulator()
     conn = Connection(Target(regions=REGIONS, endpoint=emu.endpoint))
@@ -52,6 +55,7 @@ def test_eight_probes_a_conflict_batch_and_a_drill_at_once(make_emulator):
     for p in probes:
         assert p.wait(120), f"probe {p.run_id} did not finish: {p.progress()}"
     assert lab.wait(120), f"conflict batch did not finish: {lab.progress()}"
+    time.sleep(max(0.0, DRILL_MIN_S - (time.monotonic() - t0)))  # the drill needs time to write
     drill.stop()
     assert drill.wait(120), "the drill did not finish"
     elapsed = time.monotonic() - t0

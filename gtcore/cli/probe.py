@@ -66,6 +66,9 @@ def run(args: argparse.Namespace, conn: Connection) -> int:
         for row in summary.itertuples():
             if row.timeouts:
                 failed.append(f"{row.source}->{row.destination}: {row.timeouts} timeouts")
+            elif math.isnan(row.p99_ms):  # no sample it can stand behind: the check cannot pass
+                failed.append(f"{row.source}->{row.destination}: no lag measured outside emulator overload "
+                              f"({row.overloaded} of {row.samples} samples taken under it)")
             elif row.p99_ms > args.max_lag_ms:
                 failed.append(f"{row.source}->{row.destination}: p99 {row.p99_ms:.0f} ms > "
                               f"{args.max_lag_ms:.0f} ms")
