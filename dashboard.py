@@ -7,6 +7,8 @@ workshop's table, so every page works offline.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import session, sidebar, style
@@ -55,11 +57,15 @@ PAGES = {
     ],
 }
 
-st.set_page_config(page_title="Global Tables live", page_icon=":material/public:",
-                   layout="wide")
-page = st.navigation(PAGES)
+# A local file: a :material/ icon would make every browser fetch it from fonts.gstatic.com.
+PAGE_ICON = str(Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png")
+
+st.set_page_config(page_title="Global Tables live", page_icon=PAGE_ICON, layout="wide",
+                   initial_sidebar_state="collapsed" if style.presenting() else "auto")
+page = st.navigation(PAGES, position="top" if style.presenting() else "sidebar")
 style.inject()
+session.join_room()
 sidebar.render()
-session.choice()
+session.follow_room()
 auto_provision()
 page.run()

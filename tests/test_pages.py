@@ -340,7 +340,7 @@ def test_setup_adds_and_removes_a_replica_then_tears_everything_down(emulator) -
     assert texts(at).count("Healthy") == 2
 
     at.button(key="teardown_ask").click().run()
-    assert "deletes the replicas, the table" in texts(at)
+    assert f"deletes table `{own.table}` and every item in it in **us-west-2, eu-west-1**" in texts(at)
     at.button(key="teardown_yes").click().run()
     assert_clean(at)
     assert texts(at).count("No table here") == 2

@@ -105,11 +105,13 @@ def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleSta
     conn = session.connection()
     if throttle is not None and throttle.throttled:
         confirm("Restore", key=f"restore_{region}", button_type="primary", disabled=read_only,
+                what=region,
                 warning=f"Put back exactly what {region}'s function had before it was "
                 "throttled.",
                 on_confirm=lambda: act("Restoring", region, lambda: restore_region(conn, region)))
     else:
         confirm("Throttle", key=f"throttle_{region}", disabled=read_only or throttle is None,
+                what=region,
                 warning=f"{region}'s regional API stops answering (reserved concurrency 0, the "
                 "Lambda console's Throttle button). The table keeps replicating.",
                 on_confirm=lambda: act("Throttling", region,

@@ -113,11 +113,14 @@ def remove_region() -> None:
         st.session_state[JOB_KEY] = f"remove:{region}"
 
 
-def run_requested_job() -> None:
-    """Run the job a button asked for (once), in place, with progress."""
-    job = st.session_state.pop(JOB_KEY, None)
-    if job is None:
+def run_requested_job(kind: str) -> None:
+    """Run the job a button asked for (once), with progress, if it is of this `kind` (setup,
+    add, remove, teardown): each section calls it under its own button, so the progress shows
+    where the person is looking, not at the top of the page."""
+    job = st.session_state.get(JOB_KEY)
+    if job is None or job.split(":", 1)[0] != kind:
         return
+    del st.session_state[JOB_KEY]
     try:
         conn = session.connection()
         if job.startswith("remove:"):  # ask through a target that still lists the region

@@ -51,18 +51,24 @@ def plot(fig: go.Figure, *, key: str | None = None) -> None:
 
 def confirm(action: str, *, key: str, warning: str, on_confirm: Callable[[], None],
             button_type: str = "secondary", disabled: bool = False,
-            help: str | None = None) -> None:
+            help: str | None = None, typed: str | None = None, what: str = "") -> None:
     """A two-step button for destructive actions: click, read the warning, confirm.
 
-    `on_confirm` runs as the "Yes" button's callback, before the page reruns, so the page
-    shows its outcome at once. Callbacks (not return values) survive Streamlit's reruns.
+    `action` (with `what`, when the button sits under the thing's own heading) names what is
+    destroyed: "Remove the replica in eu-west-1"; the confirming button repeats it in full. With `typed` (on AWS: the region or table name), the confirmation stays shut
+    until that name is typed, as the AWS console asks. `on_confirm` runs as the confirming
+    button's callback, before the page reruns, so the page shows its outcome at once.
     """
     pending_key = f"confirm_pending_{key}"
+    typed_key = f"{key}_typed"
 
     def set_pending(value: bool) -> None:
         st.session_state[pending_key] = value
+        st.session_state.pop(typed_key, None)
 
     def yes() -> None:
+        if typed is not None and str(st.session_state.get(typed_key, "")).strip() != typed:
+            return  # the name changed under the box: nothing is destroyed
         set_pending(False)
         on_confirm()
 
@@ -72,9 +78,15 @@ def confirm(action: str, *, key: str, warning: str, on_confirm: Callable[[], Non
         return
     with st.container(border=True):
         st.warning(warning, icon=":material/warning:")
+        ready = True
+        if typed is not None:
+            entered = st.text_input(f"Type **{typed}** to confirm", key=typed_key,
+                                    placeholder=typed)
+            ready = entered.strip() == typed
         yes_col, no_col = st.columns(2)
-        yes_col.button(f"Yes, {action.lower()}", key=f"{key}_yes", type="primary",
-                       on_click=yes)
+        named = f"{action[0].lower()}{action[1:]} {what}".strip()
+        yes_col.button(f"Yes, {named}", key=f"{key}_yes", type="primary",
+                       on_click=yes, disabled=disabled or not ready)
         no_col.button("Cancel", key=f"{key}_no", on_click=set_pending, args=(False,))
 
 
