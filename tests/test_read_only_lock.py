@@ -8,7 +8,6 @@ no credentials at all).
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -19,22 +18,10 @@ from ui.session import Choice
 ROOT = Path(__file__).resolve().parents[1]
 AWS = Choice(mode="aws", regions=("us-west-2", "eu-west-1"), table="global-serverless",
              profile="gt-offline", read_only=True)
+pytestmark = pytest.mark.usefixtures("offline_aws_profile")
 WRITES = {"pages/setup.py": ["setup_run", "setup_add", "teardown_ask"],
           "pages/conflicts.py": ["demo_go", "lab_go"],
           "pages/region_failure.py": ["drill_start"]}
-
-
-@pytest.fixture(autouse=True)
-def offline_profile(monkeypatch, tmp_path):
-    config = tmp_path / "config"
-    config.write_text("[profile gt-offline]\naws_access_key_id = made-up\n"
-                      "aws_secret_access_key = made-up\nregion = us-west-2\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed}")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
 def _open(choice: Choice) -> AppTest:
