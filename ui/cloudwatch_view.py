@@ -54,9 +54,11 @@ def explain_gaps(result: LatencyResult) -> None:
 
 def metric_chart(result: LatencyResult, stat: str) -> None:
     points = result.frame[result.frame["stat"] == stat]
+    minutes = result.period // 60
     plot(charts.metric_timeseries(points, title=f"ReplicationLatency ({stat}), "
-                                  f"{result.period // 60}-minute periods",
-                                  x_range=(result.start, result.end)), key="cw_ts")
+                                  f"{minutes}-minute periods",
+                                  x_range=(result.start, result.end), period_s=result.period,
+                                  order=session.choice().regions), key="cw_ts")
 
 
 def measured_p50() -> dict[tuple[str, str], float]:
@@ -73,21 +75,19 @@ def measured_p50() -> dict[tuple[str, str], float]:
 
 
 def side_by_side(result: LatencyResult) -> None:
+    """CloudWatch's mean lag per pair, then the lag probe's median: one under the other, so
+    each keeps the page's width (side by side, a 1024 px projector cut them)."""
     regions = list(session.choice().regions)
-    left, right = st.columns(2)
-    with left:
-        plot(charts.pair_heatmap(result.mean_by_pair(), regions,
-                                 title="CloudWatch: mean ReplicationLatency"), key="cw_heat")
-    with right:
-        measured = measured_p50()
-        if measured:
-            plot(charts.pair_heatmap(measured, regions, title="Measured: lag probe p50"),
-                 key="cw_measured")
-        else:
-            plot(charts.empty_figure("Run the lag probe to compare", "Measured: lag probe p50"),
-                 key="cw_measured")
-            st.page_link("pages/replication_lag.py", label="Measure lag now",
-                         icon=":material/timer:")
+    plot(charts.pair_heatmap(result.mean_by_pair(), regions,
+                             title="CloudWatch: mean lag (ms)"), key="cw_heat")
+    measured = measured_p50()
+    if measured:
+        plot(charts.pair_heatmap(measured, regions, title="Measured by the lag probe: median (ms)"),
+             key="cw_measured")
+    else:
+        st.info("Run the lag probe to compare CloudWatch with what the dashboard measures.",
+                icon=":material/timer:")
+        st.page_link("pages/replication_lag.py", label="Measure lag now", icon=":material/timer:")
 
 
 def pair_table(result: LatencyResult) -> None:
@@ -97,10 +97,11 @@ def pair_table(result: LatencyResult) -> None:
              "datapoints": p.datapoints,
              "latest average ms": p.latest.get("Average"),
              "latest max ms": p.latest.get("Maximum"),
-             "latest at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else ""}
+             "latest at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else "—"}
             for p in result.pairs]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         "latest average ms": st.column_config.NumberColumn(format="%.0f"),
-        "latest max ms": st.column_config.NumberColumn(format="%.0f")})
+        "latest max ms": st.column_config.NumberColumn(format="%.0f")},
+        height=38 + 36 * max(1, len(rows)))
     st.caption(f"{result.calls} GetMetricData calls (one per source region) in "
                f"{result.elapsed_ms:.0f} ms. The metric lives in the source region's CloudWatch.")
