@@ -53,8 +53,8 @@ def stop_without_credentials() -> None:
     if err is None:
         return
     profile = session.choice().profile
-    who = f"for profile **{profile}**" if profile else "(no profile set, none in the environment)"
-    st.error(f"**No AWS credentials {who}**: the dashboard cannot read or change anything on "
-             f"AWS. AWS said: {err.message}.", icon=":material/key_off:")
+    who = f"for profile `{profile}`" if profile else "(no profile set, none in the environment)"
+    st.error(f"**No AWS credentials** {who}: the dashboard cannot read or change anything on "
+             f"AWS ({err.message}).", icon=":material/key_off:")
     st.markdown(CREDENTIALS_HELP)
     st.stop()

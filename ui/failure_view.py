@@ -19,7 +19,7 @@ from gtcore.probes.status import RegionStatus, table_status
 from ui import session
 from ui.home import verdict
 from ui.layout import region_columns
-from ui.messages import show_error
+from ui.messages import screen_words, show_error
 from ui.widgets import confirm, region_header
 
 RESULT_KEY = "failure_last_change"
@@ -82,6 +82,18 @@ def last_change() -> None:
         st.success(note, icon=":material/task_alt:")
 
 
+def throttle_line(t: ThrottleState) -> str:
+    """The function's concurrency in the Lambda console's words."""
+    if t.error:
+        return screen_words(t.error)
+    now = ("unreserved account concurrency" if t.reserved is None
+           else f"reserved concurrency {t.reserved}")
+    text = f"Function `{t.function}`: {now}"
+    if t.marked:
+        text += "; **Restore** puts back what it had before the throttle"
+    return text
+
+
 def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleState | None,
                  faults: dict[str, object], read_only: bool) -> None:
     region_header(region)
@@ -98,10 +110,7 @@ def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleSta
             st.markdown(f"API answers **HTTP {api.status}**" if api.status
                         else "API does not answer", help=api.error)
     if throttle is not None:
-        if throttle.error:
-            st.caption(throttle.error)
-        else:
-            st.caption(throttle.describe().split(": ", 1)[-1])
+        st.caption(throttle_line(throttle))
     conn = session.connection()
     if throttle is not None and throttle.throttled:
         confirm("Restore", key=f"restore_{region}", button_type="primary", disabled=read_only,

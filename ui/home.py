@@ -12,7 +12,7 @@ from ui import session
 from ui.api_url_view import api_url_block
 from ui.charts import region_bars
 from ui.layout import region_columns
-from ui.messages import show_error
+from ui.messages import screen_words, show_error
 from ui.widgets import chip_html, plot, region_header
 
 
@@ -71,7 +71,7 @@ def _api_line(r: RegionStatus) -> str:
     if r.api.ok:
         db = f", DynamoDB {r.api.db_latency_ms:.0f} ms" if r.api.db_latency_ms is not None else ""
         return f"API answers in {r.api.rtt_ms:.0f} ms{db}"
-    return f"API: {r.api.error or 'HTTP ' + str(r.api.status)}"
+    return f"API: {screen_words(r.api.error) if r.api.error else 'HTTP ' + str(r.api.status)}"
 
 
 def region_card(r: RegionStatus, missing: bool) -> None:
@@ -81,7 +81,11 @@ def region_card(r: RegionStatus, missing: bool) -> None:
         colour, words = "#E69F00", "Not replicated"
     st.markdown(_status_pill(colour, words), unsafe_allow_html=True)
     if r.error:
-        st.caption(r.error)
+        if r.error_kind == "not_found":
+            st.markdown(f"Table `{session.choice().table}` does not exist here yet: create it on "
+                        "**Setup**.")
+        else:
+            st.caption(screen_words(r.error))
         return
     items = r.counted_items if r.counted_items is not None else r.item_count
     more = "+" if r.count_truncated else ""
@@ -99,7 +103,7 @@ def region_card(r: RegionStatus, missing: bool) -> None:
         st.markdown(f"Replicates with {chips}", unsafe_allow_html=True)
     for part, message in r.errors.items():
         if part != "api":
-            st.caption(f"{part}: {message}")
+            st.caption(f"{part}: {screen_words(message)}")
 
 
 def region_cards(report: StatusReport) -> None:
@@ -131,8 +135,10 @@ def next_steps(report: StatusReport) -> None:
         st.page_link("pages/region_failure.py", label="Restore the throttled region",
                      icon=":material/power:")
     if any(r.error and r.error_kind != "not_found" for r in report.regions):
-        st.page_link("pages/region_failure.py", label="Bring the unreachable region back "
-                     "(heal, or check the network)", icon=":material/cloud_off:")
+        fix = ("heal it there if it is isolated" if session.choice().is_emulator
+               else "see which regions answer")
+        st.page_link("pages/region_failure.py", label=f"An unreachable region: {fix}",
+                     icon=":material/cloud_off:")
     st.page_link("pages/replicas_live.py", label="Write in one region, watch the others "
                  "catch up", icon=":material/sync:")
     st.page_link("pages/conflicts.py", label="Make two regions disagree (last writer wins)",

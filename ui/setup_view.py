@@ -19,8 +19,9 @@ from gtcore.workshop import (
     remove_replica,
     teardown_workshop,
 )
+from gtcore.workshop.report import CHANGED
 from ui import session
-from ui.messages import show_error
+from ui.messages import screen_words, show_error
 
 Job = Callable[[Callable[[WorkshopProgress], None]], WorkshopReport]
 
@@ -52,15 +53,28 @@ def run_with_progress(label: str, job: Job, *, expanded: bool = True) -> Worksho
             box.update(label=f"{label}: stopped", state="error", expanded=True)
             show_error(err)
             return None
-        box.update(label=report.summary().capitalize(),
+        box.update(label=f"{label}: {outcome(report)}",
                    state="complete" if report.ok else "error", expanded=not report.ok)
         report_table(report)
     return report
 
 
+def outcome(report: WorkshopReport) -> str:
+    """The report in a few words for the screen (no endpoint URLs, no "change(s)")."""
+    if not report.ok:
+        n = len(report.failures)
+        return f"{n} {'step' if n == 1 else 'steps'} failed ({report.seconds:.1f} s)"
+    n = sum(s.outcome in CHANGED for s in report.steps)
+    if n:
+        return f"done, {n} {'change' if n == 1 else 'changes'} in {report.seconds:.1f} s"
+    return "nothing to do, everything was already " + ("in place" if report.operation == "up"
+                                                        else "gone")
+
+
 def report_table(report: WorkshopReport) -> None:
-    rows = [{"step": s.action, "region": s.region or "", "outcome": s.outcome,
-             "detail": s.detail, "seconds": round(s.seconds, 1)} for s in report.steps]
+    rows = [{"step": s.action, "region": s.region or "—", "outcome": s.outcome,
+             "detail": screen_words(s.detail or "") or "—", "seconds": round(s.seconds, 1)}
+            for s in report.steps]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
@@ -161,9 +175,12 @@ def auto_provision() -> None:
     with lock:
         if key in done:
             return
-        report = run_with_progress(
-            f"Setting up the workshop on the local emulator ({', '.join(key[2])})",
-            provision_job(conn), expanded=False)
+        shown = st.empty()  # cleared when it worked: the page's title comes first again
+        with shown.container():
+            report = run_with_progress(
+                f"Setting up the workshop on the local emulator ({', '.join(key[2])})",
+                provision_job(conn), expanded=True)
         done.add(key)
     if report is not None and report.ok:
+        shown.empty()
         st.toast("Workshop ready on the local emulator", icon=":material/check_circle:")

@@ -55,8 +55,9 @@ def confirm(action: str, *, key: str, warning: str, on_confirm: Callable[[], Non
     """A two-step button for destructive actions: click, read the warning, confirm.
 
     `action` (with `what`, when the button sits under the thing's own heading) names what is
-    destroyed: "Remove the replica in eu-west-1"; the confirming button repeats it in full. With `typed` (on AWS: the region or table name), the confirmation stays shut
-    until that name is typed, as the AWS console asks. `on_confirm` runs as the confirming
+    destroyed: "Remove the replica in eu-west-1"; the confirming button repeats it in full.
+    With `typed` (on AWS: the region or table name), the confirmation stays shut until that
+    name is typed, as the AWS console asks. `on_confirm` runs as the confirming
     button's callback, before the page reruns, so the page shows its outcome at once.
     """
     pending_key = f"confirm_pending_{key}"
