@@ -110,7 +110,7 @@ OVERFLOW_JS = """
     if (el.closest('[data-testid="stDataFrame"] .dvn-scroller, pre, code, .stCode')) continue;
     if (r.right > limit) bad.push('past the page: ' + name(el));
   }
-  for (const el of main.querySelectorAll('button p, [data-testid="stWidgetLabel"] p, .gt-fit')) {
+  for (const el of main.querySelectorAll('button, button p, [data-testid="stWidgetLabel"] p')) {
     if (el.scrollWidth > el.clientWidth + 1) bad.push('cut: ' + name(el));
   }
   for (const el of main.querySelectorAll('.gt-oneline')) {

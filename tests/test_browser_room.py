@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-
 from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -54,8 +54,8 @@ def projector_layout(fig: go.Figure, title: str | None = None, height: int = 460
     fig.update_layout(
         template="plotly_white",
         title={"text": title, "font": {"size": TITLE_SIZE, "weight": TITLE_WEIGHT},
-               "x": 0, "xref": "paper", "xanchor": "left", "y": 1, "yref": "container",
-               "yanchor": "top", "pad": {"t": 12}} if title else None,
+               "x": 0, "xref": "container", "xanchor": "left", "y": 1, "yref": "container",
+               "yanchor": "top", "pad": {"t": 12, "l": 8}} if title else None,
         font={"size": FONT_SIZE, "family": FONT_FAMILY, "color": "#111111"},
         legend={"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "xanchor": "left",
                 "xref": "container", "y": 0, "yanchor": "bottom", "yref": "container",
@@ -462,13 +462,16 @@ def region_value_timeline(
     title: str = "What each region sees",
     winner_value: float | None = None,
     base_value: float | None = None,
+    expected_value: float | None = None,
     y_title: str = "value",
 ) -> go.Figure:
     """Each region's observed value over time as a step line; writes are big diamonds.
 
     `events` rows: `t_ms` (since the start), `region`, `value`, `kind` ("read" or "write",
     optionally "write-lost"). With `winner_value`, a dashed line marks what everyone converged on;
-    with `base_value`, a dotted grey line marks where the item started.
+    with `base_value`, a dotted grey line marks where the item started; with `expected_value`
+    (increments: the start plus every acknowledged increment), a red dotted line marks where the
+    item would be had no increment been lost, so a lost one shows as a gap between the lines.
     """
     if events.empty:
         return empty_figure("Nothing recorded yet", title)
@@ -496,6 +499,12 @@ def region_value_timeline(
             ))
     values = pd.to_numeric(events[value], errors="coerce").dropna()
     lo, hi = (float(values.min()), float(values.max())) if not values.empty else (0.0, 1.0)
+    if expected_value is not None and expected_value != winner_value:
+        lo, hi = min(lo, expected_value), max(hi, expected_value)
+        fig.add_hline(y=expected_value, line_dash="dot", line_color="#D55E00", line_width=3,
+                      annotation_text=f"had no write been lost: {expected_value:g}",
+                      annotation_position="top left", annotation_font_size=FONT_SIZE - 2,
+                      annotation_font_color="#D55E00")
     spread = max(hi - lo, 1.0)
     if base_value is not None and abs(base_value - (lo + hi) / 2) <= 3 * spread:
         lo, hi = min(lo, base_value), max(hi, base_value)

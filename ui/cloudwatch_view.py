@@ -55,8 +55,8 @@ def explain_gaps(result: LatencyResult) -> None:
 def metric_chart(result: LatencyResult, stat: str) -> None:
     points = result.frame[result.frame["stat"] == stat]
     minutes = result.period // 60
-    plot(charts.metric_timeseries(points, title=f"ReplicationLatency ({stat}), "
-                                  f"{minutes}-minute periods",
+    every = f"{minutes} min" if minutes < 60 else "hour"
+    plot(charts.metric_timeseries(points, title=f"ReplicationLatency, {stat} per {every}",
                                   x_range=(result.start, result.end), period_s=result.period,
                                   order=session.choice().regions), key="cw_ts")
 
@@ -92,16 +92,16 @@ def side_by_side(result: LatencyResult) -> None:
 
 def pair_table(result: LatencyResult) -> None:
     rows = [{"pair": charts.pair_label(p.source, p.receiving),
-             "state": {"ok": "datapoints", "no_datapoints": "no datapoints yet",
-                       "error": "error"}[p.state],
-             "datapoints": p.datapoints,
-             "latest average ms": p.latest.get("Average"),
+             "datapoints": p.datapoints if p.state != "error" else None,
+             "latest mean ms": p.latest.get("Average"),
              "latest max ms": p.latest.get("Maximum"),
-             "latest at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else "—"}
+             "at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else "—"}
             for p in result.pairs]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        "latest average ms": st.column_config.NumberColumn(format="%.0f"),
-        "latest max ms": st.column_config.NumberColumn(format="%.0f")},
-        height=38 + 36 * max(1, len(rows)))
+    frame = pd.DataFrame(rows).astype({"latest mean ms": float, "latest max ms": float})
+    st.dataframe(frame, hide_index=True, width="stretch", row_height=38,
+                 height=38 * (len(rows) + 1) + 3, column_config={
+                     "latest mean ms": st.column_config.NumberColumn(format="%.0f"),
+                     "latest max ms": st.column_config.NumberColumn(format="%.0f")})
     st.caption(f"{result.calls} GetMetricData calls (one per source region) in "
-               f"{result.elapsed_ms:.0f} ms. The metric lives in the source region's CloudWatch.")
+               f"{result.elapsed_ms:.0f} ms. The metric lives in the source region's CloudWatch; "
+               "an empty cell: no datapoint yet.")

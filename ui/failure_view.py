@@ -143,7 +143,7 @@ def emulator_controls(region: str, faults: dict[str, object]) -> None:
             return note
         return run
 
-    left, right = st.columns(2)
+    left = right = st.container()  # one under the other: side by side, 1024 px cut the labels
     if region in faults.get("isolated", set()):
         left.button("Heal", key=f"heal_{region}", type="primary", width="stretch", on_click=act,
                     args=("Healing", region, fault(lambda: emu.heal(region), "healed")))

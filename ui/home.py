@@ -118,7 +118,7 @@ def region_cards(report: StatusReport) -> None:
     if any(v is not None for v in counts.values()):
         plot(region_bars(counts, regions, title="Items in each replica", unit="items"),
              key="home_items")
-    st.caption(f"Checked {report.checked_at} in {report.elapsed_ms:.0f} ms.")
+    st.caption(f"Checked at {str(report.checked_at)[11:19]} UTC in {report.elapsed_ms:.0f} ms.")
 
 
 def next_steps(report: StatusReport) -> None:

@@ -15,7 +15,17 @@ from ui import aws_access, session
 from ui.messages import show_error
 from ui.widgets import region_legend
 
-LAG_PRESETS: tuple[str, ...] = ("realistic", "fixed:300", "fixed:1500", "uniform:100-400")
+LAG_PRESETS: dict[str, str] = {
+    "realistic": "like AWS: 0.5-2.5 s, longer across oceans",
+    "fixed:300": "every write arrives after 0.3 s",
+    "fixed:1500": "every write arrives after 1.5 s",
+    "uniform:100-400": "anywhere between 0.1 and 0.4 s",
+}
+
+
+def lag_words(spec: str) -> str:
+    """'fixed:300 (every write arrives after 0.3 s)'; other specs as they are."""
+    return f"{spec} ({LAG_PRESETS[spec]})" if spec in LAG_PRESETS else spec
 MODE_LABELS = {"emulator": "Local emulator", "aws": "AWS"}
 
 
@@ -132,12 +142,16 @@ def emulator_box() -> None:
             if spec:
                 try:
                     emu.set_lag(spec)
+                    st.toast(f"Replication lag is now {lag_words(spec)}: every region, every "
+                             "tab, from the next write on.", icon=":material/timer:")
                 except EmulatorError as err:
                     st.session_state["sidebar_error"] = err
 
-        st.selectbox("Replication lag model", LAG_PRESETS, key="sidebar_lag", index=None,
-                     placeholder="change the lag model…", on_change=apply_lag)
-        st.caption(f"Now: {state.get('lag', '?')}")
+        st.selectbox("Replication lag model", list(LAG_PRESETS), key="sidebar_lag", index=None,
+                     format_func=lag_words, placeholder="change the lag model…",
+                     on_change=apply_lag,
+                     help="How long a write takes to reach the other regions of the emulator.")
+        st.caption(f"Now: {lag_words(str(state.get('lag', '?')))}")
         isolated = state.get("isolated") or []
         st.caption(f"Isolated: {', '.join(isolated)}" if isolated else "No region isolated")
 

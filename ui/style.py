@@ -13,7 +13,11 @@ import streamlit as st
 
 PROJECTOR_CSS = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 3.2rem; padding-bottom: 3rem; }
+[data-testid="stMainBlockContainer"] { padding: 3.2rem 2rem 3rem 2rem; }
+@media (max-width: 1200px) {
+  [data-testid="stSidebar"][aria-expanded="true"] { min-width: 17rem; max-width: 17rem; }
+  [data-testid="stMainBlockContainer"] { padding-left: 1.2rem; padding-right: 1.2rem; }
+}
 [data-testid^="stBaseButton"] p { font-size: 1.1rem; font-weight: 650; }
 [data-testid^="stBaseButton"] { height: auto; min-height: 2.6rem; }
 [data-testid^="stBaseButton"] p, [data-testid^="stBaseButton"] div {
