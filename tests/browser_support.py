@@ -43,9 +43,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def dashboard(log_dir: Path, **env: str | None) -> Iterator[str]:
-    """`streamlit run dashboard.py` on a free loopback port; `env` adds (or, with None, removes)
-    environment variables. Yields the base URL; the server (and its emulator) stop afterwards."""
+def dashboard(log_dir: Path, root: Path = ROOT, **env: str | None) -> Iterator[str]:
+    """`streamlit run dashboard.py` (of the checkout at `root`) on a free loopback port; `env`
+    adds (or, with None, removes) environment variables. Yields the base URL; the server (and
+    its emulator) stop afterwards."""
     port = free_port()
     full = {**os.environ, "GTCORE_HOME": str(log_dir / "home")}
     for name in ("GT_TARGET", "GT_CONFIG", "GT_REGIONS", "GT_EMULATOR_URL"):
@@ -59,7 +60,7 @@ def dashboard(log_dir: Path, **env: str | None) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT,
+        cwd=root, env=full, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -110,12 +111,24 @@ OVERFLOW_JS = """
     if (el.closest('[data-testid="stDataFrame"] .dvn-scroller, pre, code, .stCode')) continue;
     if (r.right > limit) bad.push('past the page: ' + name(el));
   }
-  for (const el of main.querySelectorAll('button, button p, [data-testid="stWidgetLabel"] p')) {
-    if (el.scrollWidth > el.clientWidth + 1) bad.push('cut: ' + name(el));
+  for (const el of main.querySelectorAll('button, [data-testid="stWidgetLabel"] p')) {
+    if (el.scrollWidth > el.clientWidth + 1) bad.push('spills out: ' + name(el));
+  }
+  for (const el of main.querySelectorAll('*')) {  // labels cut with an ellipsis ("Start wat…")
+    if (el.closest('[data-testid="stDataFrame"], .js-plotly-plot')) continue;
+    if (getComputedStyle(el).textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1)
+      bad.push('cut: ' + name(el));
   }
   for (const el of main.querySelectorAll('.gt-oneline')) {
     const line = parseFloat(getComputedStyle(el).lineHeight) || 30;
     if (el.getBoundingClientRect().height > line * 1.5) bad.push('wraps: ' + name(el));
+    if (el.scrollWidth > el.clientWidth + 1) bad.push('cut: ' + name(el));
+  }
+  for (const el of main.querySelectorAll('[data-testid="stMarkdownContainer"] span')) {
+    if (getComputedStyle(el).whiteSpace !== 'nowrap') continue;  // region chips
+    const box = el.closest('[data-testid="stColumn"], [data-testid="stVerticalBlock"]');
+    if (box && el.getBoundingClientRect().right > box.getBoundingClientRect().right + 1)
+      bad.push('chip past its column: ' + name(el));
   }
   for (const plot of main.querySelectorAll('.js-plotly-plot')) {
     const box = plot.parentElement.getBoundingClientRect();

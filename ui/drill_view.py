@@ -3,6 +3,7 @@ write latency, a live log, then the verdict (RTO, acknowledged writes lost)."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -147,9 +148,8 @@ def region_progress(s: DrillState, video_seconds: float) -> None:
                     f"{view.latency_ms or 0:.0f} ms{lag})")
         else:
             text = f"cannot read: {short_error(view.error)}"
-        left, right = st.columns([1, 4], vertical_alignment="center")
-        left.markdown(chip_html(region, big=True), unsafe_allow_html=True)
-        right.progress(min(1.0, (value or 0.0) / ahead) if view.ok else 0.0, text=text)
+        st.markdown(f"{chip_html(region)} &nbsp; {html.escape(text)}", unsafe_allow_html=True)
+        st.progress(min(1.0, (value or 0.0) / ahead) if view.ok else 0.0)
 
 
 def live_log(s: DrillState) -> None:
