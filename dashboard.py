@@ -11,7 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import session, sidebar, style
+# `boot` first: on a fresh server it puts a line on screen while the other modules load.
+from ui import boot, session, sidebar, style
 from ui.home import next_steps, region_cards, status_report, summary_banner
 from ui.layout import page_header
 from ui.live import live_fragment
@@ -64,6 +65,7 @@ st.set_page_config(page_title="Global Tables live", page_icon=PAGE_ICON, layout=
                    initial_sidebar_state="collapsed" if style.presenting() else "auto")
 page = st.navigation(PAGES, position="top" if style.presenting() else "sidebar")
 style.inject()
+boot.done()
 session.join_room()
 sidebar.render()
 session.follow_room()

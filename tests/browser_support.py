@@ -109,7 +109,8 @@ OVERFLOW_JS = """
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) continue;
     if (el.closest('[data-testid="stDataFrame"] .dvn-scroller, pre, code, .stCode')) continue;
-    if (r.right > limit) bad.push('past the page: ' + name(el));
+    const seen = (el.innerText || '').trim() || ['IMG', 'CANVAS', 'svg'].includes(el.tagName);
+    if (seen && r.right > limit) bad.push('past the page: ' + name(el));
   }
   for (const el of main.querySelectorAll('button, [data-testid="stWidgetLabel"] p')) {
     if (el.scrollWidth > el.clientWidth + 1) bad.push('spills out: ' + name(el));

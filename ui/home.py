@@ -94,7 +94,9 @@ def region_card(r: RegionStatus, missing: bool) -> None:
     st.markdown(_api_line(r))
     if r.legacy:
         st.markdown(LEGACY_NOTE[0].upper() + LEGACY_NOTE[1:])
-    api_url_block(r.api.url if r.api is not None else None)
+    if r.api is not None and r.api.url:
+        with st.expander("Regional API URL", icon=":material/link:"):  # tall: open on demand
+            api_url_block(r.api.url)
     if r.throttled:
         st.markdown(f"Function `{r.function_name}` reserved concurrency **0**")
     if r.replicas:

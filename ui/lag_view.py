@@ -32,11 +32,12 @@ def probe_form(regions: tuple[str, ...]) -> None:
         st.info("Pick at least two regions in the sidebar to measure replication lag.")
         return
     with st.form("probe_form"):
-        src_col, dst_col = st.columns(2)
+        many = len(regions) > 2  # names only: five "ap-southeast-2 (Sydney)" tags overflow
+        src_col, dst_col = st.columns(2) if not many else (st.container(), st.container())
         src_col.multiselect("Write in", options=list(regions), default=list(regions),
-                            format_func=region_name, key="probe_sources")
+                            format_func=str if many else region_name, key="probe_sources")
         dst_col.multiselect("Read in", options=list(regions), default=list(regions),
-                            format_func=region_name, key="probe_destinations",
+                            format_func=str if many else region_name, key="probe_destinations",
                             help="Every write region is measured against every other read "
                             "region.")
         a, b, c = st.columns(3)

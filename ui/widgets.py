@@ -25,11 +25,17 @@ def region_name(region: str) -> str:
 def chip_html(region: str, *, label: str | None = None, big: bool = False) -> str:
     """An inline badge in the region's colour (HTML, escaped)."""
     colour = colours().get(region, "#888888")
-    size = "1.35rem" if big else "1rem"
+    size = "clamp(1rem, 1.6vw, 1.35rem)" if big else "1rem"
     text = html.escape(label or region)
+    name = html.escape(region)
+    if label and label.startswith(region):  # the region's name never breaks; the words after may
+        text = f'<span style="white-space:nowrap">{name}</span>{html.escape(label[len(region):])}'
+    elif not label:
+        text = f'<span style="white-space:nowrap">{name}</span>'
     return (
         f'<span style="background:{colour};color:{text_colour_on(colour)};padding:0.1em 0.6em;'
-        f'border-radius:0.8em;font-weight:700;font-size:{size};white-space:nowrap">{text}</span>'
+        f'border-radius:0.8em;font-weight:700;font-size:{size};display:inline-block;'
+        f'max-width:100%;line-height:1.35">{text}</span>'
     )
 
 
