@@ -243,3 +243,35 @@ def test_the_projector_follows_the_laptop(browser: Browser, server: str) -> None
     expect(projector.get_by_text(re.compile("Table global-serverless in"))).to_be_visible(
         timeout=60_000)
     assert outside == []
+
+
+def test_the_room_pages_in_action_fit_1024(browser: Browser, server: str) -> None:
+    """The drill's big numbers ("us-wes/t-2" before), the conflict demo and the lab, running."""
+    tab, outside = new_tab(browser, "1024")
+    visit(tab, server, "region_failure")
+    tab.get_by_role("button", name="Start watching").click()
+    expect(tab.get_by_text(re.compile(r"read in \d+ ms")).first).to_be_visible(timeout=30_000)
+    tab.wait_for_timeout(1500)
+    assert overflowing(tab) == []
+    shot(tab, "room-2-1024-action-drill")
+    tab.get_by_role("button", name="Stop and judge").click()
+    expect(tab.get_by_text(re.compile(r"acknowledged writes lost")).first).to_be_visible(
+        timeout=60_000)
+    visit(tab, server, "conflicts")
+    tab.get_by_role("button", name="Read, then +1 in A and −1 in B at once").click()
+    expect(tab.get_by_text(re.compile(r"Every region now shows")).first).to_be_visible(
+        timeout=60_000)
+    settle(tab)
+    assert overflowing(tab) == []
+    shot(tab, "room-2-1024-action-conflict-demo")
+    tab.get_by_role("tab", name="Conflict lab").click()
+    tab.get_by_label("Trials").fill("3")
+    tab.get_by_text("Bookmark + 1").click()
+    tab.get_by_role("button", name="Run the trials").click()
+    expect(tab.get_by_text(re.compile(r"3 of 3 trials")).first).to_be_visible(timeout=90_000)
+    settle(tab)
+    expect(tab.get_by_text(re.compile(r"\*?tie\*?: the winning write")).first).to_be_attached()
+    assert overflowing(tab) == []
+    shot(tab, "room-2-1024-action-conflict-lab")
+    assert outside == []
+    tab.context.close()

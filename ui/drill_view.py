@@ -111,7 +111,9 @@ def controls(drill: FailoverDrill | None) -> None:
 
 
 def headline(s: DrillState, video_seconds: float) -> None:
-    cols = st.columns(4)
+    """Four big numbers in two rows of two: four in a row cut "us-west-2" at 1024 px."""
+    top, bottom = st.columns(2), st.columns(2)
+    cols = [*top, *bottom]
     with cols[0]:
         big_number("Active region", s.active, region=s.active,
                    sub="home" if s.active == s.home else f"failed over from {s.home}")

@@ -22,12 +22,13 @@ DIFF_KEY = "explorer_diff"
 
 
 def items_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
-    """DynamoDB-JSON items as a table: PK and SK first, then the other attributes A-Z."""
+    """DynamoDB-JSON items as a table: PK, SK and what a room reads (title, Bookmark) first,
+    then the other attributes A-Z."""
     rows = [plain_item(i) or {} for i in items]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    first = [c for c in ("PK", "SK") if c in frame.columns]
+    first = [c for c in ("PK", "SK", "title", "Bookmark") if c in frame.columns]
     rest = sorted(c for c in frame.columns if c not in first)
     frame = frame[first + rest]
     return frame.map(lambda v: "—" if v is None or (isinstance(v, float) and v != v) else (

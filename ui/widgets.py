@@ -103,7 +103,7 @@ def big_number(label: str, value: str, *, region: str | None = None, sub: str = 
     st.markdown(
         f'<div style="border-left:0.5rem solid {colour};padding-left:0.7rem;margin:0.3rem 0">'
         f'<div style="font-size:1rem;color:#333">{html.escape(label)}</div>'
-        f'<div class="gt-oneline" style="font-size:clamp(1.3rem,2.3vw,2.6rem);font-weight:800;'
+        f'<div class="gt-oneline" style="font-size:clamp(1.8rem,3.4vw,2.6rem);font-weight:800;'
         f'line-height:1.15;color:#111;overflow:hidden">{html.escape(value)}</div>'
         f'<div style="font-size:0.95rem;color:#444">{html.escape(sub)}</div></div>',
         unsafe_allow_html=True,
