@@ -219,7 +219,18 @@ def test_every_page_fits_1024_with_five_regions(browser: Browser, server5: str) 
     expect(tab.get_by_text(re.compile(r"Finished: 60 of 60 samples")).first).to_be_visible(
         timeout=90_000)
     settle(tab)
+    too_wide = {}
+    for path in ("replication_lag", "cloudwatch"):  # the probe's results live in its session
+        if path != "replication_lag":
+            visit(tab, server5, path)
+        for size in SIZES:
+            tab.set_viewport_size(SIZES[size])
+            tab.wait_for_timeout(800)
+            if size == "1024" and overflowing(tab):
+                too_wide[path] = overflowing(tab)
+            shot(tab, f"room-5-{size}-action-{path}")
     tab.context.close()
+    assert too_wide == {}
     check_every_page(browser, server5, "5")
 
 
