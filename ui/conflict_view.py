@@ -157,7 +157,8 @@ def expected(result: TrialResult) -> float | None:
     """Increments: where the item would be had every acknowledged increment survived."""
     if result.mode != "increment" or not isinstance(result.base, int | float):
         return None
-    return float(result.base) + sum(w.amount for w in result.writes if w.status == "ok")
+    total = float(result.base) + sum(w.amount for w in result.writes if w.status == "ok")
+    return None if total == result.base else total  # +1 and −1: the start line says it
 
 
 def trial_view(lab: ConflictLab, result: TrialResult, *, key: str) -> None:
@@ -232,7 +233,7 @@ def lab_summary(lab: ConflictLab) -> None:
     s = lab.summary()
     if not s["trials"]:
         return
-    cols = st.columns(5)
+    cols = [*st.columns(3), *st.columns(3)]  # five in a row cut their labels at 1024 px
     rate = s["conflict_rate"]
     cols[0].metric("Conflicts", f"{s['conflicts']} / {s['trials']}",
                    f"{rate:.0%} of trials" if rate is not None else None, delta_color="off")
