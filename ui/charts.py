@@ -130,13 +130,15 @@ class PairCanvas:
         self.colours = region_colours({r for p in self.pairs for r in p})
         self._legend_done: set[str] = set()
         if self.faceted:
-            self.cols = min(3, len(self.sources))
+            # Two panels a row: three made each panel too narrow for its axis at 1024 px.
+            self.cols = min(2, len(self.sources))
             self.rows = int(np.ceil(len(self.sources) / self.cols))
             self.fig = make_subplots(
                 rows=self.rows, cols=self.cols, shared_yaxes=True,
                 subplot_titles=[f"written in {s}" for s in self.sources],
-                vertical_spacing=0.16 if self.rows > 1 else 0.1, horizontal_spacing=0.05)
-            self.height = 80 + 330 * self.rows
+                vertical_spacing=min(0.3, 0.5 / self.rows) if self.rows > 1 else 0.1,
+                horizontal_spacing=0.08)
+            self.height = 80 + 300 * self.rows
         else:
             self.fig = go.Figure()
             self.height = height
@@ -166,7 +168,8 @@ class PairCanvas:
 
     def finish(self, x_title: str, y_title: str, **y: object) -> go.Figure:
         fig = self.fig
-        fig.update_xaxes(title_text=x_title if not self.faceted else None, rangemode="tozero")
+        fig.update_xaxes(title_text=x_title if not self.faceted else None, rangemode="tozero",
+                         nticks=5 if self.faceted else None)
         fig.update_yaxes(**y)
         if self.faceted:
             for row in range(1, self.rows + 1):
