@@ -2,7 +2,7 @@
 
 A facilitator's laptop and the projector are two tabs (two Streamlit sessions) of one server:
 the projector must show what the laptop picked, and a region added in one tab must appear in the
-other. The choice therefore lives in the server (`st.cache_resource`), under a room name (the
+other. The choice therefore lives in the server process, under a room name (the
 ``room`` query parameter, empty by default), with a version that grows on every change; each
 session keeps the version it last showed and follows when the room's version moves on.
 """
@@ -39,9 +39,10 @@ class Room(Generic[T]):
             return self.version, self.value
 
 
-@st.cache_resource(show_spinner=False)
-def _rooms() -> tuple[threading.Lock, dict[str, Room]]:
-    return threading.Lock(), {}
+# The server's rooms: module state (one per server process), not st.cache_resource, so the
+# menu's "Clear cache" does not send every tab back to the default target.
+_ROOMS_LOCK = threading.Lock()
+_ROOMS: dict[str, Room] = {}
 
 
 def name() -> str:
@@ -51,11 +52,10 @@ def name() -> str:
 
 def room(first: Callable[[], T]) -> Room[T]:
     """This tab's room, opened with `first()` as its value when nobody opened it yet."""
-    lock, rooms = _rooms()
-    with lock:
-        if name() not in rooms:
-            rooms[name()] = Room(first())
-        return rooms[name()]
+    with _ROOMS_LOCK:
+        if name() not in _ROOMS:
+            _ROOMS[name()] = Room(first())
+        return _ROOMS[name()]
 
 
 def follow(version: Callable[[], int | None], first: Callable[[], object]) -> None:
