@@ -7,11 +7,14 @@ workshop's table, so every page works offline.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from ui import session
+# `boot` first: on a fresh server it puts a line on screen while the other modules load.
+from ui import boot, session
 
-session.start_emulator_early()  # first: the emulator boots while the imports below load
+session.start_emulator_early()  # then the emulator boots while the imports below load
 
 from ui import sidebar, style
 from ui.home import next_steps, region_cards, status_report, summary_banner
@@ -59,11 +62,16 @@ PAGES = {
     ],
 }
 
-st.set_page_config(page_title="Global Tables live", page_icon=":material/public:",
-                   layout="wide")
-page = st.navigation(PAGES)
+# A local file: a :material/ icon would make every browser fetch it from fonts.gstatic.com.
+PAGE_ICON = str(Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png")
+
+st.set_page_config(page_title="Global Tables live", page_icon=PAGE_ICON, layout="wide",
+                   initial_sidebar_state="collapsed" if style.presenting() else "auto")
+page = st.navigation(PAGES, position="top" if style.presenting() else "sidebar")
 style.inject()
+boot.done()
+session.join_room()
 sidebar.render()
-session.choice()
+session.follow_room()
 auto_provision()
 page.run()

@@ -24,11 +24,12 @@ page_header(
 
 st.subheader("Query every region")
 with st.form("explorer_form", border=False):
-    mode_col, pk_col, opts_col = st.columns([1, 2, 1], vertical_alignment="bottom")
+    mode_col, pk_col = st.columns([1, 2], vertical_alignment="bottom")
     mode_col.segmented_control("Read", ["Query", "Scan"], default="Query", required=True,
                                key="explorer_mode")
     pk_col.text_input("Partition key (PK)", value="library", key="explorer_pk")
-    opts_col.toggle("Strongly consistent", key="explorer_consistent")
+    st.toggle("Strongly consistent read", key="explorer_consistent",
+              help="The region's latest write, not a replica that may lag.")
     st.form_submit_button("Read in every region", type="primary", icon=":material/search:",
                           key="explorer_read", on_click=read_from_form)
 if "explorer_replies" not in st.session_state:

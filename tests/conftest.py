@@ -62,3 +62,24 @@ def make_emulator() -> Iterator[Callable[..., EmulatorProcess]]:
     yield factory
     for cm in reversed(stack):
         cm.__exit__(None, None, None)
+
+
+OFFLINE_PROFILE = "gt-offline"
+
+
+@pytest.fixture
+def offline_aws_profile(monkeypatch: pytest.MonkeyPatch, tmp_path) -> str:  # noqa: ANN001
+    """An AWS profile with made-up keys, every AWS endpoint a closed loopback port: an AWS
+    target that has credentials (so pages draw) and whose calls fail at once, on this machine."""
+    import socket
+
+    config = tmp_path / "aws-config"
+    config.write_text(f"[profile {OFFLINE_PROFILE}]\naws_access_key_id = made-up\n"
+                      "aws_secret_access_key = made-up\nregion = us-west-2\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    return OFFLINE_PROFILE

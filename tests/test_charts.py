@@ -30,9 +30,15 @@ def _floors() -> dict[tuple[str, str], float]:
     return {(a, b): physics_floor_ms(a, b) for a in REGIONS for b in REGIONS if a != b}
 
 
+def _two(samples: pd.DataFrame) -> pd.DataFrame:
+    """Only the lab's two regions: two pairs, drawn on one set of axes."""
+    lab = {"us-west-2", "eu-west-1"}
+    return samples[samples.source.isin(lab) & samples.destination.isin(lab)]
+
+
 def test_ecdf_has_one_line_per_pair_coloured_by_source_ending_at_100() -> None:
-    fig = charts.lag_ecdf(_samples(), _floors())
-    assert len(fig.data) == 6
+    fig = charts.lag_ecdf(_two(_samples()), _floors())
+    assert len(fig.data) == 2
     colours = region_colours(REGIONS)
     for trace in fig.data:
         src, dst = trace.name.split(" → ")
@@ -41,11 +47,11 @@ def test_ecdf_has_one_line_per_pair_coloured_by_source_ending_at_100() -> None:
         assert list(trace.x) == sorted(trace.x)
     # the physics band spans the slowest pair's floor
     band = fig.layout.shapes[0]
-    assert band.x1 == pytest.approx(max(_floors().values()))
+    assert band.x1 == pytest.approx(_floors()[("us-west-2", "eu-west-1")])
 
 
 def test_ecdf_thins_big_inputs_but_keeps_extremes() -> None:
-    samples = _samples(n=5000)
+    samples = _two(_samples(n=5000))
     fig = charts.lag_ecdf(samples)
     for trace in fig.data:
         assert len(trace.x) <= charts.MAX_POINTS_PER_TRACE
@@ -194,3 +200,38 @@ def test_value_timeline_keeps_close_values_legible_when_the_start_is_far() -> No
     assert any("started at 0" in a.text for a in fig.layout.annotations)
     near = charts.region_value_timeline(events, ["us-west-2", "eu-west-1"], base_value=1000)
     assert near.layout.yaxis.range[0] < 1000
+
+
+def test_three_regions_already_get_panels_not_six_overlaid_lines() -> None:
+    fig = charts.lag_ecdf(_samples(n=10))
+    titles = sorted(a.text for a in fig.layout.annotations if a.text.startswith("written in"))
+    assert titles == sorted(f"written in {r}" for r in REGIONS)
+    assert len([t for t in fig.data if t.showlegend is not False]) == 3
+
+
+def test_the_legend_sits_below_the_axis_titles_and_the_figure_grows_for_it() -> None:
+    fig = charts.lag_ecdf(_samples(n=10))
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    assert fig.layout.margin.b >= 70 + charts.LEGEND_ROW_PX
+    assert fig.layout.font.family.startswith('"Source Sans"')
+
+
+def test_histogram_bars_stand_side_by_side_instead_of_blending() -> None:
+    fig = charts.lag_histogram(_two(_samples(n=20)))
+    assert fig.layout.barmode == "group"
+
+
+def test_heatmap_colours_span_the_data_not_zero_to_max() -> None:
+    values = {("us-west-2", "eu-west-1"): 1994.0, ("eu-west-1", "us-west-2"): 2161.0}
+    heat = charts.pair_heatmap(values, ["us-west-2", "eu-west-1"]).data[0]
+    assert (heat.zmin, heat.zmax) == (1994.0, 2161.0)
+    same = charts.pair_heatmap({("us-west-2", "eu-west-1"): 500.0}, ["us-west-2", "eu-west-1"])
+    assert same.data[0].zmin < 500 < same.data[0].zmax
+
+
+def test_metric_lines_break_where_periods_have_no_datapoint() -> None:
+    times = pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:01", "2026-01-01 10:05"])
+    points = pd.DataFrame({"source": "us-west-2", "receiving": "eu-west-1", "timestamp": times,
+                           "value": [900.0, 950.0, 990.0]})
+    trace = charts.metric_timeseries(points, period_s=60).data[0]
+    assert len(trace.y) == 4 and np.isnan(trace.y[2]) and trace.connectgaps is False

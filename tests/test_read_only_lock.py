@@ -1,7 +1,9 @@
 """Read-only set by the environment (``GT_READ_ONLY``) is locked in the dashboard; read-only
 chosen in the sidebar stays switchable (issue 9, point 8).
 
-The AWS target uses a profile that does not exist, so nothing leaves the machine.
+The AWS target uses a profile with made-up keys and every AWS endpoint points at a closed
+loopback port, so nothing leaves the machine (and the pages draw: they stop only when there are
+no credentials at all).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from ui.session import Choice
 
 ROOT = Path(__file__).resolve().parents[1]
 AWS = Choice(mode="aws", regions=("us-west-2", "eu-west-1"), table="global-serverless",
-             profile="no-such-profile-gt", read_only=True)
+             profile="gt-offline", read_only=True)
+pytestmark = pytest.mark.usefixtures("offline_aws_profile")
 WRITES = {"pages/setup.py": ["setup_run", "setup_add", "teardown_ask"],
           "pages/conflicts.py": ["demo_go", "lab_go"],
           "pages/region_failure.py": ["drill_start"]}

@@ -49,3 +49,10 @@ def test_text_colour_contrasts_with_background() -> None:
     assert text_colour_on("#000000") == "#FFFFFF"
     assert text_colour_on("#E69F00") == "#000000"
     assert text_colour_on("#0072B2") == "#FFFFFF"
+
+
+def test_the_five_regions_of_a_big_room_stay_apart_on_a_projector() -> None:
+    """eu-west-1's blue and ap-southeast-2's sky blue looked alike on a projector."""
+    colours = region_colours(["us-west-2", "eu-west-1", "us-east-1", "ap-southeast-2",
+                              "eu-central-1"])
+    assert colours["ap-southeast-2"] != "#56B4E9" and "#56B4E9" not in colours.values()

@@ -77,11 +77,12 @@ def test_writes_frame_measures_failures_by_their_round_trip() -> None:
     assert writes_frame(History()).empty
 
 
-def test_items_frame_puts_keys_first_and_plain_values() -> None:
+def test_items_frame_puts_keys_and_what_a_room_reads_first() -> None:
     items = [{"SK": {"S": "01"}, "title": {"S": "Spring"}, "PK": {"S": "library"},
-              "n": {"N": "3"}}]
+              "n": {"N": "3"}, "a": {"S": "x"}}, {"PK": {"S": "library"}, "SK": {"S": "02"}}]
     frame = items_frame(items)
-    assert list(frame.columns) == ["PK", "SK", "n", "title"]
+    assert list(frame.columns) == ["PK", "SK", "title", "a", "n"]
+    assert frame.iloc[1]["title"] == "—"  # a missing attribute, not "None"
     assert frame.iloc[0]["title"] == "Spring"
 
 

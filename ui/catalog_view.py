@@ -11,7 +11,7 @@ from gtcore.workshop import catalog, thumbnail_data_uri
 from ui.messages import show_error
 
 
-def catalog_grid(columns: int = 6) -> None:
+def catalog_grid(columns: int = 4) -> None:
     """The twelve sample titles with their shipped thumbnails (no internet needed)."""
     try:
         titles = catalog()
@@ -24,6 +24,7 @@ def catalog_grid(columns: int = 6) -> None:
             uri = thumbnail_data_uri(entry["thumb"])
             image = (f'<img src="{uri}" style="width:100%;border-radius:6px" '
                      f'alt="{html.escape(entry["title"])}"/>' if uri else "")
-            col.markdown(f'{image}<div style="font-weight:700;text-align:center">'
+            col.markdown(f'{image}<div style="font-weight:700;text-align:center;'
+                         f'overflow-wrap:normal;word-break:normal">'
                          f'{html.escape(entry["sk"])} · {html.escape(entry["title"])}</div>',
                          unsafe_allow_html=True)

@@ -1,6 +1,7 @@
 """Pure chart builders: data in, Plotly figure out (no Streamlit, no I/O).
 
-Every figure uses the projector style (big fonts, thick lines, white background) and the fixed
+Every figure uses the projector style (big fonts, thick lines, white background, the page's own
+font and title style, the legend below the plot and out of the axis titles' way) and the fixed
 region colours of :mod:`ui.colours`. A *pair* is ``(source, receiving)``: a write made in
 ``source`` arriving in ``receiving``; its line takes the source's colour and a dash pattern per
 receiving region, so "colour = where the write came from" holds on every chart.
@@ -21,15 +22,17 @@ from plotly.subplots import make_subplots
 from gtcore.regions import REGIONS, great_circle_km, physics_floor_ms
 from ui.colours import UNKNOWN_COLOUR, region_colours
 
-FONT_SIZE = 20
-TITLE_SIZE = 26
+FONT_SIZE = 19
+TITLE_SIZE = 24
+TITLE_WEIGHT = 600  # Streamlit's subheaders
+LEGEND_ROW_PX = 34
 LINE_WIDTH = 3.5
 MARKER_SIZE = 10
-FONT_FAMILY = "Source Sans Pro, Arial, sans-serif"
+FONT_FAMILY = '"Source Sans", "Source Sans Pro", sans-serif'  # Streamlit's own font
 DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "cross", "x")
 MAX_POINTS_PER_TRACE = 1500  # beyond this, lines are thinned: projectors have ~2k pixels
-MAX_OVERLAID_PAIRS = 6  # more pairs than this: one panel per source region
+MAX_OVERLAID_PAIRS = 2  # more pairs than this: one panel per source region
 
 Pair = tuple[str, str]
 
@@ -37,22 +40,35 @@ Pair = tuple[str, str]
 # --- style ---------------------------------------------------------------------------------------
 
 
+def _legend_rows(fig: go.Figure, per_row: int = 3) -> int:
+    names = {t.legendgroup or t.name for t in fig.data if t.name and t.showlegend is not False}
+    return int(np.ceil(len(names) / per_row))
+
+
 def projector_layout(fig: go.Figure, title: str | None = None, height: int = 460) -> go.Figure:
-    """Apply the shared projector style to `fig` (in place) and return it."""
+    """Apply the shared projector style to `fig` (in place) and return it.
+
+    The legend sits at the bottom of the figure, below the x-axis title, and the figure grows by
+    one row per three entries, so entries never cover the axis titles or the plot."""
+    rows = _legend_rows(fig) if fig.layout.showlegend is not False else 0
     fig.update_layout(
         template="plotly_white",
-        title={"text": title, "font": {"size": TITLE_SIZE}} if title else None,
+        title={"text": title, "font": {"size": TITLE_SIZE, "weight": TITLE_WEIGHT},
+               "x": 0, "xref": "container", "xanchor": "left", "y": 1, "yref": "container",
+               "yanchor": "top", "pad": {"t": 12, "l": 8}} if title else None,
         font={"size": FONT_SIZE, "family": FONT_FAMILY, "color": "#111111"},
         legend={"font": {"size": FONT_SIZE - 2}, "orientation": "h", "x": 0, "xanchor": "left",
-                "y": -0.22, "yanchor": "top", "bgcolor": "rgba(255,255,255,0.85)"},
-        hoverlabel={"font": {"size": FONT_SIZE - 2}},
-        margin={"l": 80, "r": 30, "t": 70 if title else 30, "b": 70},
-        height=height,
+                "xref": "container", "y": 0, "yanchor": "bottom", "yref": "container",
+                "bgcolor": "rgba(255,255,255,0)"},
+        showlegend=rows > 0,
+        hoverlabel={"font": {"size": FONT_SIZE - 2, "family": FONT_FAMILY}},
+        margin={"l": 80, "r": 30, "t": 64 if title else 24, "b": 70 + LEGEND_ROW_PX * rows},
+        height=height + LEGEND_ROW_PX * rows,
     )
     fig.update_xaxes(title_font={"size": FONT_SIZE}, tickfont={"size": FONT_SIZE - 2},
-                     gridcolor="#DDDDDD", zerolinecolor="#BBBBBB")
+                     gridcolor="#DDDDDD", zerolinecolor="#BBBBBB", automargin=True)
     fig.update_yaxes(title_font={"size": FONT_SIZE}, tickfont={"size": FONT_SIZE - 2},
-                     gridcolor="#DDDDDD", zerolinecolor="#BBBBBB")
+                     gridcolor="#DDDDDD", zerolinecolor="#BBBBBB", automargin=True)
     return fig
 
 
@@ -114,13 +130,15 @@ class PairCanvas:
         self.colours = region_colours({r for p in self.pairs for r in p})
         self._legend_done: set[str] = set()
         if self.faceted:
-            self.cols = min(3, len(self.sources))
+            # Two panels a row: three made each panel too narrow for its axis at 1024 px.
+            self.cols = min(2, len(self.sources))
             self.rows = int(np.ceil(len(self.sources) / self.cols))
             self.fig = make_subplots(
                 rows=self.rows, cols=self.cols, shared_yaxes=True,
                 subplot_titles=[f"written in {s}" for s in self.sources],
-                vertical_spacing=0.16 if self.rows > 1 else 0.1, horizontal_spacing=0.05)
-            self.height = 80 + 330 * self.rows
+                vertical_spacing=min(0.3, 0.5 / self.rows) if self.rows > 1 else 0.1,
+                horizontal_spacing=0.08)
+            self.height = 80 + 300 * self.rows
         else:
             self.fig = go.Figure()
             self.height = height
@@ -150,7 +168,8 @@ class PairCanvas:
 
     def finish(self, x_title: str, y_title: str, **y: object) -> go.Figure:
         fig = self.fig
-        fig.update_xaxes(title_text=x_title if not self.faceted else None, rangemode="tozero")
+        fig.update_xaxes(title_text=x_title if not self.faceted else None, rangemode="tozero",
+                         nticks=5 if self.faceted else None)
         fig.update_yaxes(**y)
         if self.faceted:
             for row in range(1, self.rows + 1):
@@ -231,7 +250,9 @@ def lag_histogram(
     bin_ms: float | None = None,
     title: str = "Lag distribution per region pair",
 ) -> go.Figure:
-    """Overlaid histograms of lag per pair (counts per bin)."""
+    """Histograms of lag per pair (counts per bin), side by side in each bin: overlaid, their
+    colours would blend into ones the legend does not have. Meant for up to
+    MAX_OVERLAID_PAIRS pairs (the page shows matrices beyond that)."""
     data = samples.dropna(subset=[value]) if not samples.empty else samples
     if data.empty:
         return empty_figure("No samples yet: run the probe", title)
@@ -245,11 +266,11 @@ def lag_histogram(
         counts, _ = np.histogram(lags.to_numpy(dtype=float), bins=edges)
         tallest = max(tallest, int(counts.max(initial=0)))
         fig.add_trace(go.Histogram(
-            x=lags.to_numpy(dtype=float), name=pair_label(*pair), opacity=0.6,
+            x=lags.to_numpy(dtype=float), name=pair_label(*pair), opacity=0.9,
             xbins={"start": lo, "end": hi + size, "size": size},
             marker={"color": style["color"], "line": {"color": "#FFFFFF", "width": 1}},
         ))
-    fig.update_layout(barmode="overlay")
+    fig.update_layout(barmode="group", bargap=0.08)
     fig.update_xaxes(title_text="lag (ms)")
     fig.update_yaxes(title_text="writes", rangemode="tozero", tick0=0,
                      dtick=max(1, int(np.ceil(tallest / 5))))
@@ -311,6 +332,21 @@ def with_physics_floor(
 # --- CloudWatch ----------------------------------------------------------------------------------
 
 
+def with_gaps(part: pd.DataFrame, time: str, value: str, period_s: float) -> pd.DataFrame:
+    """`part` (sorted by time) with an empty row wherever more than one period has no data,
+    so the line stops there instead of bridging minutes nobody measured."""
+    if len(part) < 2:
+        return part
+    times = pd.to_datetime(part[time])
+    gaps = times.diff().dt.total_seconds() > 1.5 * period_s
+    if not gaps.any():
+        return part
+    holes = part.loc[gaps].copy()
+    holes[time] = times[gaps] - pd.Timedelta(seconds=period_s / 2)
+    holes[value] = np.nan
+    return pd.concat([part, holes]).sort_values(time)
+
+
 def metric_timeseries(
     points: pd.DataFrame,
     *,
@@ -321,25 +357,43 @@ def metric_timeseries(
     title: str = "CloudWatch ReplicationLatency",
     y_title: str = "ReplicationLatency (ms)",
     x_range: tuple[object, object] | None = None,
+    period_s: float = 60.0,
+    order: Sequence[str] = (),
 ) -> go.Figure:
-    """A metric per pair over time (one line per pair, markers on each datapoint).
+    """A metric per pair over time (one line per pair, markers on each datapoint; one panel per
+    source region beyond MAX_OVERLAID_PAIRS pairs). Periods with no datapoint break the line.
 
     `x_range` (start, end) keeps the whole window on screen even with a single datapoint.
     """
     if points.empty:
         return empty_figure("No datapoints in this window", title)
-    fig = go.Figure()
-    for pair, style in pair_styles(_pairs_of(points, source, receiving)).items():
+    canvas = PairCanvas(_pairs_of(points, source, receiving), title, order=order)
+    for pair in canvas.pairs:
         part = points.loc[(points[source] == pair[0]) & (points[receiving] == pair[1])]
-        part = part.sort_values(time)
-        fig.add_trace(go.Scatter(
-            x=part[time], y=part[value], mode="lines+markers", name=pair_label(*pair),
-            line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH},
-            marker={"color": style["color"], "size": MARKER_SIZE},
-        ))
-    fig.update_xaxes(title_text="time (UTC)", range=list(x_range) if x_range else None)
-    fig.update_yaxes(title_text=y_title, rangemode="tozero")
-    return projector_layout(fig, title)
+        part = with_gaps(part.sort_values(time), time, value, period_s)
+        look = canvas.look(pair)
+        canvas.add(go.Scatter(
+            x=part[time], y=part[value], mode="lines+markers", name=look["name"],
+            legendgroup=look["legendgroup"], showlegend=look["showlegend"], connectgaps=False,
+            line={"color": look["color"], "dash": look["dash"], "width": LINE_WIDTH},
+            marker={"color": look["color"], "size": MARKER_SIZE, "symbol": look["symbol"]},
+        ), pair)
+    fig = canvas.finish("time (UTC)", y_title, rangemode="tozero")
+    if x_range:
+        fig.update_xaxes(range=list(x_range))
+    return fig
+
+
+def colour_range(values: Sequence[float]) -> dict[str, float]:
+    """zmin/zmax fitted to the data: 1,994-2,161 ms spans the whole scale, not one shade of a
+    0-2,000 scale; equal values get a small band around them."""
+    if not values:
+        return {"zmin": 0.0, "zmax": 1.0}
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-9:
+        pad = max(abs(hi) * 0.05, 1.0)
+        return {"zmin": lo - pad, "zmax": hi + pad}
+    return {"zmin": lo, "zmax": hi}
 
 
 def pair_heatmap(
@@ -366,9 +420,9 @@ def pair_heatmap(
         text.append(labels)
     fig = go.Figure(go.Heatmap(
         z=z, x=list(regions), y=list(regions), text=text, texttemplate="%{text}",
-        textfont={"size": FONT_SIZE + 2}, colorscale="Cividis", hoverongaps=False, zmin=0,
-        zmax=max([float(v) for v in values.values() if not np.isnan(v)] or [1.0]) or 1.0,
-        colorbar={"title": {"text": unit}},
+        textfont={"size": FONT_SIZE + 2}, colorscale="Cividis", hoverongaps=False,
+        **colour_range([float(v) for v in values.values() if v is not None and not np.isnan(v)]),
+        colorbar={"title": {"text": unit}, "thickness": 18},
         hovertemplate="%{y} → %{x}: %{z:.0f} " + unit + "<extra></extra>",
     ))
     fig.update_xaxes(title_text="receiving region", side="bottom")
@@ -411,13 +465,16 @@ def region_value_timeline(
     title: str = "What each region sees",
     winner_value: float | None = None,
     base_value: float | None = None,
+    expected_value: float | None = None,
     y_title: str = "value",
 ) -> go.Figure:
     """Each region's observed value over time as a step line; writes are big diamonds.
 
     `events` rows: `t_ms` (since the start), `region`, `value`, `kind` ("read" or "write",
     optionally "write-lost"). With `winner_value`, a dashed line marks what everyone converged on;
-    with `base_value`, a dotted grey line marks where the item started.
+    with `base_value`, a dotted grey line marks where the item started; with `expected_value`
+    (increments: the start plus every acknowledged increment), a red dotted line marks where the
+    item would be had no increment been lost, so a lost one shows as a gap between the lines.
     """
     if events.empty:
         return empty_figure("Nothing recorded yet", title)
@@ -445,6 +502,12 @@ def region_value_timeline(
             ))
     values = pd.to_numeric(events[value], errors="coerce").dropna()
     lo, hi = (float(values.min()), float(values.max())) if not values.empty else (0.0, 1.0)
+    if expected_value is not None and expected_value != winner_value:
+        lo, hi = min(lo, expected_value), max(hi, expected_value)
+        fig.add_hline(y=expected_value, line_dash="dot", line_color="#D55E00", line_width=3,
+                      annotation_text=f"had no write been lost: {expected_value:g}",
+                      annotation_position="top left", annotation_font_size=FONT_SIZE - 2,
+                      annotation_font_color="#D55E00")
     spread = max(hi - lo, 1.0)
     if base_value is not None and abs(base_value - (lo + hi) / 2) <= 3 * spread:
         lo, hi = min(lo, base_value), max(hi, base_value)

@@ -55,9 +55,11 @@ def explain_gaps(result: LatencyResult) -> None:
 
 def metric_chart(result: LatencyResult, stat: str) -> None:
     points = result.frame[result.frame["stat"] == stat]
-    plot(charts.metric_timeseries(points, title=f"ReplicationLatency ({stat}), "
-                                  f"{result.period // 60}-minute periods",
-                                  x_range=(result.start, result.end)), key="cw_ts")
+    minutes = result.period // 60
+    every = f"{minutes} min" if minutes < 60 else "hour"
+    plot(charts.metric_timeseries(points, title=f"ReplicationLatency, {stat} per {every}",
+                                  x_range=(result.start, result.end), period_s=result.period,
+                                  order=session.choice().regions), key="cw_ts")
 
 
 def measured_p50() -> dict[tuple[str, str], float]:
@@ -74,34 +76,33 @@ def measured_p50() -> dict[tuple[str, str], float]:
 
 
 def side_by_side(result: LatencyResult) -> None:
+    """CloudWatch's mean lag per pair, then the lag probe's median: one under the other, so
+    each keeps the page's width (side by side, a 1024 px projector cut them)."""
     regions = list(session.choice().regions)
-    left, right = st.columns(2)
-    with left:
-        plot(charts.pair_heatmap(result.mean_by_pair(), regions,
-                                 title="CloudWatch: mean ReplicationLatency"), key="cw_heat")
-    with right:
-        measured = measured_p50()
-        if measured:
-            plot(charts.pair_heatmap(measured, regions, title="Measured: lag probe p50"),
-                 key="cw_measured")
-        else:
-            plot(charts.empty_figure("Run the lag probe to compare", "Measured: lag probe p50"),
-                 key="cw_measured")
-            st.page_link("pages/replication_lag.py", label="Measure lag now",
-                         icon=":material/timer:")
+    plot(charts.pair_heatmap(result.mean_by_pair(), regions,
+                             title="CloudWatch: mean lag (ms)"), key="cw_heat")
+    measured = measured_p50()
+    if measured:
+        plot(charts.pair_heatmap(measured, regions, title="Measured by the lag probe: median (ms)"),
+             key="cw_measured")
+    else:
+        st.info("Run the lag probe to compare CloudWatch with what the dashboard measures.",
+                icon=":material/timer:")
+        st.page_link("pages/replication_lag.py", label="Measure lag now", icon=":material/timer:")
 
 
 def pair_table(result: LatencyResult) -> None:
     rows = [{"pair": charts.pair_label(p.source, p.receiving),
-             "state": {"ok": "datapoints", "no_datapoints": "no datapoints yet",
-                       "error": "error"}[p.state],
-             "datapoints": p.datapoints,
-             "latest average ms": p.latest.get("Average"),
+             "datapoints": p.datapoints if p.state != "error" else None,
+             "latest mean ms": p.latest.get("Average"),
              "latest max ms": p.latest.get("Maximum"),
-             "latest at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else ""}
+             "at (UTC)": p.latest_at.strftime("%H:%M") if p.latest_at else "—"}
             for p in result.pairs]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
-        "latest average ms": st.column_config.NumberColumn(format="%.0f"),
-        "latest max ms": st.column_config.NumberColumn(format="%.0f")})
+    frame = pd.DataFrame(rows).astype({"latest mean ms": float, "latest max ms": float})
+    st.dataframe(frame, hide_index=True, width="stretch", row_height=38,
+                 height=38 * (len(rows) + 1) + 3, column_config={
+                     "latest mean ms": st.column_config.NumberColumn(format="%.0f"),
+                     "latest max ms": st.column_config.NumberColumn(format="%.0f")})
     st.caption(f"{result.calls} GetMetricData calls (one per source region) in "
-               f"{result.elapsed_ms:.0f} ms. The metric lives in the source region's CloudWatch.")
+               f"{result.elapsed_ms:.0f} ms. The metric lives in the source region's CloudWatch; "
+               "an empty cell: no datapoint yet.")

@@ -34,8 +34,8 @@ _HOME: dict[str, int] = {
     "us-east-1": 2,
     "ap-northeast-1": 3,
     "eu-central-1": 4,
-    "ap-southeast-2": 5,
-    "us-east-2": 6,
+    "ap-southeast-2": 6,  # black: sky blue beside eu-west-1's blue is lost on a projector
+    "us-east-2": 5,
     "ap-southeast-1": 7,
     "eu-west-2": 8,
     "sa-east-1": 9,

@@ -19,6 +19,9 @@ DEMO_KEY = "conflict_demo"
 LAB_KEY = "conflict_lab"
 DEMO_AMOUNTS = (1, -1)  # the workshop: + in region A, − in region B
 ERROR_KEY = "conflict_error"
+LWW_HELP = ("*ok*: the write made last won. *tie*: the winning write and another were in flight "
+            "at the same moment, so neither was last: DynamoDB picked one, and either is "
+            "consistent with last writer wins. *violation*: an older write won.")
 
 
 # --- pure: the history of one trial as chart events ----------------------------------------------
@@ -113,11 +116,21 @@ def start_demo() -> None:
 
 
 def demo_status(demo: ConflictLab) -> None:
+    """While the demo runs: what it is doing and what every region has shown so far, so the
+    room watches the writes land instead of reading one line."""
     if demo.error is not None:
         show_error(demo.error)
-    elif demo.state == "running":
-        st.info("Writing +1 and −1 at the same moment, then reading every region until they "
-                "agree…", icon=":material/sync:")
+        return
+    if demo.state != "running":
+        return
+    a, b = demo.regions[:2]
+    st.info(f"**+1 in {a} and −1 in {b} at the same moment**, then every region is read until "
+            "they agree…", icon=":material/sync:")
+    events = trial_events(demo.history, 0)
+    if not events.empty:
+        plot(charts.region_value_timeline(events, list(demo.regions), y_title="Bookmark",
+                                          title="What each region sees, live"),
+             key="demo_live")
 
 
 def start_lab(key: str, config: ConflictConfig) -> None:
@@ -140,6 +153,14 @@ def running(key: str) -> ConflictLab | None:
     return st.session_state.get(key)
 
 
+def expected(result: TrialResult) -> float | None:
+    """Increments: where the item would be had every acknowledged increment survived."""
+    if result.mode != "increment" or not isinstance(result.base, int | float):
+        return None
+    total = float(result.base) + sum(w.amount for w in result.writes if w.status == "ok")
+    return None if total == result.base else total  # +1 and −1: the start line says it
+
+
 def trial_view(lab: ConflictLab, result: TrialResult, *, key: str) -> None:
     """Verdict, the writes and the timeline of one trial."""
     st.markdown(f"#### {verdict_text(result)}")
@@ -157,7 +178,8 @@ def trial_view(lab: ConflictLab, result: TrialResult, *, key: str) -> None:
     base = float(result.base) if isinstance(result.base, int | float) else None
     plot(charts.region_value_timeline(
         events, list(lab.regions), winner_value=final, base_value=base, y_title="Bookmark",
-        title=f"Trial {result.trial + 1}: what each region saw"), key=key)
+        expected_value=expected(result), title=f"Trial {result.trial + 1}: what each region saw"),
+        key=key)
     st.caption(f"Writes started {result.start_skew_ms:.1f} ms apart; replicas agreed "
                f"{result.convergence_ms:.0f} ms after the last acknowledgement.")
 
@@ -211,7 +233,7 @@ def lab_summary(lab: ConflictLab) -> None:
     s = lab.summary()
     if not s["trials"]:
         return
-    cols = st.columns(5)
+    cols = [*st.columns(3), *st.columns(3)]  # five in a row cut their labels at 1024 px
     rate = s["conflict_rate"]
     cols[0].metric("Conflicts", f"{s['conflicts']} / {s['trials']}",
                    f"{rate:.0%} of trials" if rate is not None else None, delta_color="off")
@@ -227,19 +249,29 @@ def lab_table(lab: ConflictLab) -> None:
     frame = lab.frame()
     if frame.empty:
         return
-    show = frame[["trial", "conflict", "winner", "lost", "base", "final", "lww", "verdict",
-                  "start_skew_ms", "convergence_ms"]].copy()
-    show["trial"] = show["trial"] + 1
-    st.dataframe(show, hide_index=True, width="stretch",
-                 column_config={"start_skew_ms": st.column_config.NumberColumn(
+    show = numbered_from_one(frame)[["trial", "conflict", "winner", "lost", "base", "final",
+                                     "lww", "verdict", "start_skew_ms", "convergence_ms"]]
+    show = show.map(lambda v: "—" if v is None or v == "" or v == [] else v)
+    st.dataframe(show, hide_index=True, width="stretch", row_height=38,
+                 height=38 * (min(len(show), 12) + 1) + 3,
+                 column_config={"lww": st.column_config.TextColumn(
+                                    "last writer won?", help=LWW_HELP),
+                                "start_skew_ms": st.column_config.NumberColumn(
                                     "skew ms", format="%.1f"),
                                 "convergence_ms": st.column_config.NumberColumn(
                                     "converged after ms", format="%.0f")})
+    st.caption(f"**Last writer won?** {LWW_HELP}")
+
+
+def numbered_from_one(frame: pd.DataFrame) -> pd.DataFrame:
+    """Trials numbered as the screen numbers them (1, 2, …)."""
+    return frame.assign(trial=frame["trial"] + 1) if not frame.empty else frame
 
 
 def lab_downloads(lab: ConflictLab) -> None:
     csv_col, json_col = st.columns(2)
-    csv_col.download_button("Download the trials (CSV)", data=lab.to_csv, mime="text/csv",
+    csv_col.download_button("Download the trials (CSV)", mime="text/csv",
+                            data=lambda: numbered_from_one(lab.frame()).to_csv(index=False),
                             file_name=f"conflict-trials-{lab.run_id}.csv", on_click="ignore",
                             icon=":material/download:", key="lab_csv")
     json_col.download_button("Download the history (JSON, re-checkable)",

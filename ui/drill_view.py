@@ -3,6 +3,7 @@ write latency, a live log, then the verdict (RTO, acknowledged writes lost)."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -110,7 +111,9 @@ def controls(drill: FailoverDrill | None) -> None:
 
 
 def headline(s: DrillState, video_seconds: float) -> None:
-    cols = st.columns(4)
+    """Four big numbers in two rows of two: four in a row cut "us-west-2" at 1024 px."""
+    top, bottom = st.columns(2), st.columns(2)
+    cols = [*top, *bottom]
     with cols[0]:
         big_number("Active region", s.active, region=s.active,
                    sub="home" if s.active == s.home else f"failed over from {s.home}")
@@ -147,9 +150,8 @@ def region_progress(s: DrillState, video_seconds: float) -> None:
                     f"{view.latency_ms or 0:.0f} ms{lag})")
         else:
             text = f"cannot read: {short_error(view.error)}"
-        left, right = st.columns([1, 4], vertical_alignment="center")
-        left.markdown(chip_html(region, big=True), unsafe_allow_html=True)
-        right.progress(min(1.0, (value or 0.0) / ahead) if view.ok else 0.0, text=text)
+        st.markdown(f"{chip_html(region)} &nbsp; {html.escape(text)}", unsafe_allow_html=True)
+        st.progress(min(1.0, (value or 0.0) / ahead) if view.ok else 0.0)
 
 
 def live_log(s: DrillState) -> None:

@@ -11,27 +11,28 @@ import streamlit as st
 from gtcore.background import BackgroundCall
 from gtcore.errors import GtError
 from gtcore.harness import Harness
-from gtcore.probes.diff import DiffProgress, DiffReport, diff_replicas, plain_item
+from gtcore.probes.diff import DiffProgress, DiffReport, ItemDiff, diff_replicas, plain_item
 from gtcore.regional_client import ApiReply
-from ui import charts, session
+from ui import session
 from ui.layout import region_columns
-from ui.messages import show_error
-from ui.widgets import plot, region_header
+from ui.messages import screen_words, show_error
+from ui.widgets import region_header
 
 DIFF_KEY = "explorer_diff"
 
 
 def items_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
-    """DynamoDB-JSON items as a table: PK and SK first, then the other attributes A-Z."""
+    """DynamoDB-JSON items as a table: PK, SK and what a room reads (title, Bookmark) first,
+    then the other attributes A-Z."""
     rows = [plain_item(i) or {} for i in items]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    first = [c for c in ("PK", "SK") if c in frame.columns]
+    first = [c for c in ("PK", "SK", "title", "Bookmark") if c in frame.columns]
     rest = sorted(c for c in frame.columns if c not in first)
     frame = frame[first + rest]
-    return frame.map(lambda v: v if isinstance(v, str | int | float | bool) or v is None
-                     else str(v))
+    return frame.map(lambda v: "—" if v is None or (isinstance(v, float) and v != v) else (
+        v if isinstance(v, str | int | float | bool) else str(v)))
 
 
 def read_everywhere(pk: str | None, consistent: bool) -> dict[str, ApiReply | GtError]:
@@ -105,35 +106,75 @@ def diff_progress(job: BackgroundCall) -> None:
         show_error(job.error)
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def held_regions() -> dict[str, str]:
+    """Regions whose replication the emulator holds on purpose: region -> why ({} on AWS)."""
+    emu = session.emulator()
+    if emu is None:
+        return {}
+    try:
+        state = emu.state()
+    except GtError:
+        return {}
+    table = session.choice().table
+    held = {r: "isolated" for r in state.get("isolated", [])}
+    held.update({p["region"]: "replication paused" for p in state.get("paused", [])
+                 if p.get("table") == table})
+    return held
+
+
+def difference(d: ItemDiff) -> str:
+    """What differs, with each region's value: 'Bookmark: us-west-2 5 · eu-west-1 4'."""
+    parts = []
+    for name in d.differing_attributes:
+        values = " · ".join(f"{r} {'—' if img is None else img.get(name, '(none)')}"
+                            for r, img in d.images.items())
+        parts.append(f"{name}: {values}")
+    return "; ".join(parts) or "—"
+
+
 def diff_result(report: DiffReport) -> None:
     if report.cancelled:
         st.warning("The diff was cancelled before it finished.")
         return
     for region, message in report.errors.items():
-        st.warning(f"**{region}** could not be compared: {message}", icon=":material/cloud_off:")
+        st.warning(f"**{region}** could not be compared: {screen_words(message)}",
+                   icon=":material/cloud_off:")
+    held = held_regions()
+    diffs = [*report.divergent, *report.unsettled]
+    explained = {r for d in diffs for r in (*d.missing_in, *d.images) if r in held}
+    for region in sorted(explained):
+        st.warning(f"Replication into **{region}** is held on purpose ({held[region]}): its "
+                   "differences are expected and catch up once you press **Resume replication** "
+                   "or **Heal** on **Region failure**.", icon=":material/pause_circle:")
+    keys = len(report.divergent)
     if report.ok:
-        st.success(f"All replicas agree: {report.summary()}.", icon=":material/verified:")
+        st.success(f"All replicas agree ({plural(report.settled, 'key')} caught up while "
+                   "the diff waited).", icon=":material/verified:")
+    elif report.divergent and not explained:
+        st.error(f"The replicas disagree on {plural(keys, 'key')} after the settle interval.",
+                 icon=":material/difference:")
     elif report.divergent:
-        st.error(f"The replicas disagree: {report.summary()}.", icon=":material/difference:")
-    else:
-        st.info(report.summary())
-    regions = list(report.regions)
-    if report.divergent or report.unsettled:
-        left, right = st.columns(2)
-        with left:
-            plot(charts.region_bars(report.missing_by_region(), regions,
-                                    title="Divergent keys missing here", unit="keys"),
-                 key="diff_missing")
-        with right:
-            plot(charts.region_bars(report.different_by_region(), regions,
-                                    title="Divergent keys different here", unit="keys"),
-                 key="diff_different")
-        rows = [{"key": ", ".join(f"{k}={v}" for k, v in d.key.items()), "kind": d.kind,
-                 "missing in": ", ".join(d.missing_in),
-                 "differs in": ", ".join(d.differing_attributes), "state": state}
-                for state, diffs in (("divergent", report.divergent),
-                                     ("still changing", report.unsettled)) for d in diffs]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(f"{report.candidates} keys differed in the first scan; {report.settled} of them "
-               f"were replication in flight and agreed after the settle interval. "
-               f"{report.elapsed_ms / 1000:.1f} s.")
+        st.info(f"{plural(keys, 'key')} differ while replication is held.",
+                icon=":material/pause_circle:")
+    if diffs:
+        def state(d: ItemDiff, settled: bool) -> str:
+            regions = [r for r in (*d.missing_in, *d.images) if r in held]
+            if regions:
+                return f"{held[regions[0]]} in {regions[0]}"
+            return "divergent" if settled else "still changing"
+
+        rows = [{"key": ", ".join(f"{k}={v}" for k, v in d.key.items()),
+                 "missing in": ", ".join(d.missing_in) or "—",
+                 "differs": difference(d), "state": state(d, settled)}
+                for settled, group in ((True, report.divergent), (False, report.unsettled))
+                for d in group]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", row_height=38,
+                     height=38 * (min(len(rows), 15) + 1) + 3)
+    scanned = ", ".join(f"{r} {plural(n, 'item')}" for r, n in report.scanned.items())
+    st.caption(f"{plural(report.candidates, 'key')} differed in the first scan; "
+               f"{report.settled} of them were replication in flight and agreed after the settle "
+               f"interval. Scanned {scanned} in {report.elapsed_ms / 1000:.1f} s.")

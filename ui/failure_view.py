@@ -19,7 +19,7 @@ from gtcore.probes.status import RegionStatus
 from ui import session
 from ui.home import verdict
 from ui.layout import region_columns
-from ui.messages import show_error
+from ui.messages import screen_words, show_error
 from ui.widgets import confirm, region_header
 
 RESULT_KEY = "failure_last_change"
@@ -84,6 +84,18 @@ def last_change() -> None:
         st.success(note, icon=":material/task_alt:")
 
 
+def throttle_line(t: ThrottleState) -> str:
+    """The function's concurrency in the Lambda console's words."""
+    if t.error:
+        return screen_words(t.error)
+    now = ("unreserved account concurrency" if t.reserved is None
+           else f"reserved concurrency {t.reserved}")
+    text = f"Function `{t.function}`: {now}"
+    if t.marked:
+        text += "; **Restore** puts back what it had before the throttle"
+    return text
+
+
 def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleState | None,
                  faults: dict[str, object], read_only: bool) -> None:
     region_header(region)
@@ -100,18 +112,17 @@ def region_panel(region: str, status: RegionStatus | None, throttle: ThrottleSta
             st.markdown(f"API answers **HTTP {api.status}**" if api.status
                         else "API does not answer", help=api.error)
     if throttle is not None:
-        if throttle.error:
-            st.caption(throttle.error)
-        else:
-            st.caption(throttle.describe().split(": ", 1)[-1])
+        st.caption(throttle_line(throttle))
     conn = session.connection()
     if throttle is not None and throttle.throttled:
         confirm("Restore", key=f"restore_{region}", button_type="primary", disabled=read_only,
+                what=region,
                 warning=f"Put back exactly what {region}'s function had before it was "
                 "throttled.",
                 on_confirm=lambda: act("Restoring", region, lambda: restore_region(conn, region)))
     else:
         confirm("Throttle", key=f"throttle_{region}", disabled=read_only or throttle is None,
+                what=region,
                 warning=f"{region}'s regional API stops answering (reserved concurrency 0, the "
                 "Lambda console's Throttle button). The table keeps replicating.",
                 on_confirm=lambda: act("Throttling", region,
@@ -134,7 +145,7 @@ def emulator_controls(region: str, faults: dict[str, object]) -> None:
             return note
         return run
 
-    left, right = st.columns(2)
+    left = right = st.container()  # one under the other: side by side, 1024 px cut the labels
     if region in faults.get("isolated", set()):
         left.button("Heal", key=f"heal_{region}", type="primary", width="stretch", on_click=act,
                     args=("Healing", region, fault(lambda: emu.heal(region), "healed")))

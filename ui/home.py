@@ -12,7 +12,7 @@ from ui import session
 from ui.api_url_view import api_url_block
 from ui.charts import region_bars
 from ui.layout import region_columns
-from ui.messages import show_error
+from ui.messages import screen_words, show_error
 from ui.widgets import chip_html, plot, region_header
 
 
@@ -71,7 +71,7 @@ def _api_line(r: RegionStatus) -> str:
     if r.api.ok:
         db = f", DynamoDB {r.api.db_latency_ms:.0f} ms" if r.api.db_latency_ms is not None else ""
         return f"API answers in {r.api.rtt_ms:.0f} ms{db}"
-    return f"API: {r.api.error or 'HTTP ' + str(r.api.status)}"
+    return f"API: {screen_words(r.api.error) if r.api.error else 'HTTP ' + str(r.api.status)}"
 
 
 def region_card(r: RegionStatus, missing: bool) -> None:
@@ -81,7 +81,11 @@ def region_card(r: RegionStatus, missing: bool) -> None:
         colour, words = "#E69F00", "Not replicated"
     st.markdown(_status_pill(colour, words), unsafe_allow_html=True)
     if r.error:
-        st.caption(r.error)
+        if r.error_kind == "not_found":
+            st.markdown(f"Table `{session.choice().table}` does not exist here yet: create it on "
+                        "**Setup**.")
+        else:
+            st.caption(screen_words(r.error))
         return
     items = r.counted_items if r.counted_items is not None else r.item_count
     more = "+" if r.count_truncated else ""
@@ -90,7 +94,9 @@ def region_card(r: RegionStatus, missing: bool) -> None:
     st.markdown(_api_line(r))
     if r.legacy:
         st.markdown(LEGACY_NOTE[0].upper() + LEGACY_NOTE[1:])
-    api_url_block(r.api.url if r.api is not None else None)
+    if r.api is not None and r.api.url:
+        with st.expander("Regional API URL", icon=":material/link:"):  # tall: open on demand
+            api_url_block(r.api.url)
     if r.throttled:
         st.markdown(f"Function `{r.function_name}` reserved concurrency **0**")
     if r.replicas:
@@ -99,7 +105,7 @@ def region_card(r: RegionStatus, missing: bool) -> None:
         st.markdown(f"Replicates with {chips}", unsafe_allow_html=True)
     for part, message in r.errors.items():
         if part != "api":
-            st.caption(f"{part}: {message}")
+            st.caption(f"{part}: {screen_words(message)}")
 
 
 def region_cards(report: StatusReport) -> None:
@@ -114,7 +120,7 @@ def region_cards(report: StatusReport) -> None:
     if any(v is not None for v in counts.values()):
         plot(region_bars(counts, regions, title="Items in each replica", unit="items"),
              key="home_items")
-    st.caption(f"Checked {report.checked_at} in {report.elapsed_ms:.0f} ms.")
+    st.caption(f"Checked at {str(report.checked_at)[11:19]} UTC in {report.elapsed_ms:.0f} ms.")
 
 
 def next_steps(report: StatusReport) -> None:
@@ -131,8 +137,10 @@ def next_steps(report: StatusReport) -> None:
         st.page_link("pages/region_failure.py", label="Restore the throttled region",
                      icon=":material/power:")
     if any(r.error and r.error_kind != "not_found" for r in report.regions):
-        st.page_link("pages/region_failure.py", label="Bring the unreachable region back "
-                     "(heal, or check the network)", icon=":material/cloud_off:")
+        fix = ("heal it there if it is isolated" if session.choice().is_emulator
+               else "see which regions answer")
+        st.page_link("pages/region_failure.py", label=f"An unreachable region: {fix}",
+                     icon=":material/cloud_off:")
     st.page_link("pages/replicas_live.py", label="Write in one region, watch the others "
                  "catch up", icon=":material/sync:")
     st.page_link("pages/conflicts.py", label="Make two regions disagree (last writer wins)",

@@ -18,6 +18,7 @@ PROBE_KEY = "lag_probe"
 FRAME_KEY = "lag_frame_cache"
 ERROR_KEY = "lag_error"
 VIEW_KEY = "lag_view_cache"
+ROW_PX = 38  # a table row at the projector's 18 px base font
 
 
 def running_probe() -> LagProbe | None:
@@ -31,11 +32,12 @@ def probe_form(regions: tuple[str, ...]) -> None:
         st.info("Pick at least two regions in the sidebar to measure replication lag.")
         return
     with st.form("probe_form"):
-        src_col, dst_col = st.columns(2)
+        many = len(regions) > 2  # names only: five "ap-southeast-2 (Sydney)" tags overflow
+        src_col, dst_col = st.columns(2) if not many else (st.container(), st.container())
         src_col.multiselect("Write in", options=list(regions), default=list(regions),
-                            format_func=region_name, key="probe_sources")
+                            format_func=str if many else region_name, key="probe_sources")
         dst_col.multiselect("Read in", options=list(regions), default=list(regions),
-                            format_func=region_name, key="probe_destinations",
+                            format_func=str if many else region_name, key="probe_destinations",
                             help="Every write region is measured against every other read "
                             "region.")
         a, b, c = st.columns(3)
@@ -108,14 +110,17 @@ def lag_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def show_table(table: pd.DataFrame) -> None:
-    fmt = {c: "{:,.0f}" for c in ("p50 ms", "p90 ms", "p99 ms", "max ms", "km", "± bounds ms")}
+    """Every pair on screen (no inner scrolling up to 20 pairs), rows tall enough for the
+    18 px base font."""
+    fmt = {c: "{:,.0f}" for c in ("p50 ms", "p90 ms", "p99 ms", "max ms", "± bounds ms")}
     fmt["light in fiber ms"] = "{:.1f}"
     fmt["p50 ÷ light"] = "{:.0f}×"
-    styled = table.style.format(fmt, na_rep="—").format(
+    shown = table.drop(columns=["km"])
+    styled = shown.style.format(fmt, na_rep="—").format(
         lambda v: "never" if isinstance(v, float) and math.isinf(v) else f"{v:,.0f}",
         subset=["p50 ms", "p90 ms", "p99 ms", "max ms"])
-    st.dataframe(styled, hide_index=True, width="stretch",
-                 height=min(40 + 36 * len(table), 760))
+    st.dataframe(styled, hide_index=True, width="stretch", row_height=ROW_PX,
+                 height=ROW_PX * (min(len(table), 20) + 1) + 3)
 
 
 def headline(table: pd.DataFrame) -> None:
@@ -142,7 +147,7 @@ def lag_figures(frame: pd.DataFrame, table: pd.DataFrame,
                "lag_ts": charts.lag_timeseries(ok, order=order)}
     if len(pairs) <= charts.MAX_OVERLAID_PAIRS:
         figures["lag_hist"] = charts.lag_histogram(ok)
-        return figures
+        return figures  # beyond two pairs, matrices say more than a histogram per pair
     regions = [r for r in order if any(r in p for p in pairs)]
     finite = table[table["p50 ms"].apply(math.isfinite)]
     cells = list(zip(finite["from"], finite["to"], strict=True))
@@ -171,21 +176,11 @@ def results_for(probe: LagProbe) -> tuple[pd.DataFrame, dict[str, go.Figure]] | 
 
 
 def lag_charts(figures: dict[str, go.Figure]) -> None:
-    if "lag_hist" in figures:
-        left, right = st.columns(2)
-        with left:
-            plot(figures["lag_ecdf"], key="lag_ecdf")
-        with right:
-            plot(figures["lag_ts"], key="lag_ts")
-        plot(figures["lag_hist"], key="lag_hist")
-        return
-    plot(figures["lag_ecdf"], key="lag_ecdf")
-    left, right = st.columns(2)
-    with left:
-        plot(figures["lag_p50"], key="lag_p50")
-    with right:
-        plot(figures["lag_ratio"], key="lag_ratio")
-    plot(figures["lag_ts"], key="lag_ts")
+    """One chart under the other: each keeps the page's width (side by side, a 1024 px projector
+    cut them)."""
+    for key in ("lag_ecdf", "lag_hist", "lag_p50", "lag_ratio", "lag_ts"):
+        if key in figures:
+            plot(figures[key], key=key)
 
 
 def csv_download(probe: LagProbe) -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from ui import session
+from ui.aws_access import stop_without_credentials
 
 
 def region_columns(regions: Sequence[str], per_row: int = 3,
@@ -44,3 +45,4 @@ def page_header(title: str, story: str) -> None:
     where = "the local emulator" if c.is_emulator else "AWS"
     st.caption(f"Table `{c.table}` in {', '.join(c.regions)} on {where}"
                + (" · read-only" if session.read_only() else ""))
+    stop_without_credentials()

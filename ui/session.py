@@ -1,6 +1,7 @@
 """Long-lived objects shared by pages: the embedded emulator, the target and its connection.
 
-The *choice* (emulator or AWS, regions, table, profile) lives in the browser session; the
+The *choice* (emulator or AWS, regions, table, profile) is the room's (``ui.room``): every tab of
+the server shows the same target, and a change in one tab reaches the others. The
 emulator and the per-target connections are process-wide (`st.cache_resource`): every tab of the
 same server sees the same emulator, as a room sees one projector. The embedded emulator is a child
 process of the server (`python -m setup.emulator`, stopped with the server), driven only over
@@ -34,10 +35,13 @@ from gtcore.errors import GtError
 from gtcore.target import DEFAULT_REGIONS, DEFAULT_TABLE, Connection, Target
 from gtcore.target_reads import TargetReads
 from setup.emulator import MODULE as EMULATOR_LAUNCHER
+from ui import room
 from ui.colours import region_colours
 
 Mode = Literal["emulator", "aws"]
 _CHOICE_KEY = "gt_choice"
+_VERSION_KEY = "gt_choice_version"  # the room's version this session shows
+_WIDGETS_KEY = "gt_choice_widgets"  # the version the sidebar's widgets show
 # A new replica of the embedded emulator stays CREATING this long: long enough to be seen.
 REPLICA_CREATE_SECONDS = 1.0
 
@@ -86,14 +90,38 @@ def _locked(c: Choice) -> Choice:
     return replace(c, read_only=True) if read_only_locked() and not c.read_only else c
 
 
+def join_room() -> None:
+    """Take the room's target when it changed since this session last showed it (at the start
+    of every full run, never inside a fragment: the page around it must follow too)."""
+    state = st.session_state
+    if _CHOICE_KEY in state and _VERSION_KEY not in state:
+        set_choice(state[_CHOICE_KEY])  # given to the session before it joined (a test, a link)
+        return
+    version, value = room.room(default_choice).read()
+    if state.get(_VERSION_KEY) != version:
+        state[_CHOICE_KEY], state[_VERSION_KEY] = value, version
+
+
 def choice() -> Choice:
-    if _CHOICE_KEY not in st.session_state:
-        st.session_state[_CHOICE_KEY] = default_choice()
+    """The room's target as this session shows it (see :func:`join_room`)."""
+    if _VERSION_KEY not in st.session_state:
+        join_room()
     return _locked(st.session_state[_CHOICE_KEY])
 
 
+def choice_version() -> int | None:
+    return st.session_state.get(_VERSION_KEY)
+
+
 def set_choice(new: Choice) -> None:
+    """Make `new` the room's target (every tab follows) and this session's."""
+    st.session_state[_VERSION_KEY] = room.room(default_choice).publish(new)
     st.session_state[_CHOICE_KEY] = new
+
+
+def follow_room() -> None:
+    """Rerun this tab when another tab changes the target (see ``ui.room.follow``)."""
+    room.follow(choice_version, default_choice)
 
 
 def update_choice(**changes: object) -> Choice:
@@ -104,14 +132,22 @@ def update_choice(**changes: object) -> Choice:
     return new
 
 
-def sync_widgets(c: Choice, *, only_missing: bool = False) -> None:
-    """Show `c` in the sidebar's widgets (before they are drawn, or from a callback)."""
+def sync_widgets(c: Choice) -> None:
+    """Show `c` in the sidebar's widgets (before they are drawn, or from a callback).
+
+    Called before the sidebar is drawn: resets every widget when the target changed since they
+    last showed it (here or in another tab), and any widget Streamlit left blank: a page switch
+    made while a tab's first run is still going can hand the sidebar empty values."""
     values = {"sidebar_mode": c.mode, "sidebar_regions": list(c.regions),
               "sidebar_table": c.table, "sidebar_profile": c.profile or "",
               "sidebar_read_only": c.read_only}
+    state = st.session_state
+    changed = state.get(_WIDGETS_KEY) != state.get(_VERSION_KEY)
     for key, value in values.items():
-        if not only_missing or key not in st.session_state:
-            st.session_state[key] = value
+        held = state.get(key)
+        if changed or held is None or (held in ("", []) and value not in ("", [])):
+            state[key] = value
+    state[_WIDGETS_KEY] = state.get(_VERSION_KEY)
 
 
 def emulator_lag_spec() -> str:

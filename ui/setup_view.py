@@ -19,8 +19,9 @@ from gtcore.workshop import (
     remove_replica,
     teardown_workshop,
 )
+from gtcore.workshop.report import CHANGED
 from ui import session
-from ui.messages import show_error
+from ui.messages import screen_words, show_error
 
 Job = Callable[[Callable[[WorkshopProgress], None]], WorkshopReport]
 
@@ -54,15 +55,28 @@ def run_with_progress(label: str, job: Job, *, expanded: bool = True) -> Worksho
             return None
         finally:  # done or not, the job changed things: no session keeps reading the old state
             session.shared_reads().changed()
-        box.update(label=report.summary().capitalize(),
+        box.update(label=f"{label}: {outcome(report)}",
                    state="complete" if report.ok else "error", expanded=not report.ok)
         report_table(report)
     return report
 
 
+def outcome(report: WorkshopReport) -> str:
+    """The report in a few words for the screen (no endpoint URLs, no "change(s)")."""
+    if not report.ok:
+        n = len(report.failures)
+        return f"{n} {'step' if n == 1 else 'steps'} failed ({report.seconds:.1f} s)"
+    n = sum(s.outcome in CHANGED for s in report.steps)
+    if n:
+        return f"done, {n} {'change' if n == 1 else 'changes'} in {report.seconds:.1f} s"
+    return "nothing to do, everything was already " + ("in place" if report.operation == "up"
+                                                        else "gone")
+
+
 def report_table(report: WorkshopReport) -> None:
-    rows = [{"step": s.action, "region": s.region or "", "outcome": s.outcome,
-             "detail": s.detail, "seconds": round(s.seconds, 1)} for s in report.steps]
+    rows = [{"step": s.action, "region": s.region or "—", "outcome": s.outcome,
+             "detail": screen_words(s.detail or "") or "—", "seconds": round(s.seconds, 1)}
+            for s in report.steps]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
@@ -115,11 +129,14 @@ def remove_region() -> None:
         st.session_state[JOB_KEY] = f"remove:{region}"
 
 
-def run_requested_job() -> None:
-    """Run the job a button asked for (once), in place, with progress."""
-    job = st.session_state.pop(JOB_KEY, None)
-    if job is None:
+def run_requested_job(kind: str) -> None:
+    """Run the job a button asked for (once), with progress, if it is of this `kind` (setup,
+    add, remove, teardown): each section calls it under its own button, so the progress shows
+    where the person is looking, not at the top of the page."""
+    job = st.session_state.get(JOB_KEY)
+    if job is None or job.split(":", 1)[0] != kind:
         return
+    del st.session_state[JOB_KEY]
     try:
         conn = session.connection()
         if job.startswith("remove:"):  # ask through a target that still lists the region
@@ -160,9 +177,12 @@ def auto_provision() -> None:
     with lock:
         if key in done:
             return
-        report = run_with_progress(
-            f"Setting up the workshop on the local emulator ({', '.join(key[2])})",
-            provision_job(conn), expanded=False)
+        shown = st.empty()  # cleared when it worked: the page's title comes first again
+        with shown.container():
+            report = run_with_progress(
+                f"Setting up the workshop on the local emulator ({', '.join(key[2])})",
+                provision_job(conn), expanded=True)
         done.add(key)
     if report is not None and report.ok:
+        shown.empty()
         st.toast("Workshop ready on the local emulator", icon=":material/check_circle:")

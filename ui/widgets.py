@@ -25,11 +25,17 @@ def region_name(region: str) -> str:
 def chip_html(region: str, *, label: str | None = None, big: bool = False) -> str:
     """An inline badge in the region's colour (HTML, escaped)."""
     colour = colours().get(region, "#888888")
-    size = "1.35rem" if big else "1rem"
+    size = "clamp(1rem, 1.6vw, 1.35rem)" if big else "1rem"
     text = html.escape(label or region)
+    name = html.escape(region)
+    if label and label.startswith(region):  # the region's name never breaks; the words after may
+        text = f'<span style="white-space:nowrap">{name}</span>{html.escape(label[len(region):])}'
+    elif not label:
+        text = f'<span style="white-space:nowrap">{name}</span>'
     return (
         f'<span style="background:{colour};color:{text_colour_on(colour)};padding:0.1em 0.6em;'
-        f'border-radius:0.8em;font-weight:700;font-size:{size};white-space:nowrap">{text}</span>'
+        f'border-radius:0.8em;font-weight:700;font-size:{size};display:inline-block;'
+        f'max-width:100%;line-height:1.35">{text}</span>'
     )
 
 
@@ -51,18 +57,25 @@ def plot(fig: go.Figure, *, key: str | None = None) -> None:
 
 def confirm(action: str, *, key: str, warning: str, on_confirm: Callable[[], None],
             button_type: str = "secondary", disabled: bool = False,
-            help: str | None = None) -> None:
+            help: str | None = None, typed: str | None = None, what: str = "") -> None:
     """A two-step button for destructive actions: click, read the warning, confirm.
 
-    `on_confirm` runs as the "Yes" button's callback, before the page reruns, so the page
-    shows its outcome at once. Callbacks (not return values) survive Streamlit's reruns.
+    `action` (with `what`, when the button sits under the thing's own heading) names what is
+    destroyed: "Remove the replica in eu-west-1"; the confirming button repeats it in full.
+    With `typed` (on AWS: the region or table name), the confirmation stays shut until that
+    name is typed, as the AWS console asks. `on_confirm` runs as the confirming
+    button's callback, before the page reruns, so the page shows its outcome at once.
     """
     pending_key = f"confirm_pending_{key}"
+    typed_key = f"{key}_typed"
 
     def set_pending(value: bool) -> None:
         st.session_state[pending_key] = value
+        st.session_state.pop(typed_key, None)
 
     def yes() -> None:
+        if typed is not None and str(st.session_state.get(typed_key, "")).strip() != typed:
+            return  # the name changed under the box: nothing is destroyed
         set_pending(False)
         on_confirm()
 
@@ -72,9 +85,15 @@ def confirm(action: str, *, key: str, warning: str, on_confirm: Callable[[], Non
         return
     with st.container(border=True):
         st.warning(warning, icon=":material/warning:")
+        ready = True
+        if typed is not None:
+            entered = st.text_input(f"Type **{typed}** to confirm", key=typed_key,
+                                    placeholder=typed)
+            ready = entered.strip() == typed
         yes_col, no_col = st.columns(2)
-        yes_col.button(f"Yes, {action.lower()}", key=f"{key}_yes", type="primary",
-                       on_click=yes)
+        named = f"{action[0].lower()}{action[1:]} {what}".strip()
+        yes_col.button(f"Yes, {named}", key=f"{key}_yes", type="primary",
+                       on_click=yes, disabled=disabled or not ready)
         no_col.button("Cancel", key=f"{key}_no", on_click=set_pending, args=(False,))
 
 
@@ -84,8 +103,8 @@ def big_number(label: str, value: str, *, region: str | None = None, sub: str = 
     st.markdown(
         f'<div style="border-left:0.5rem solid {colour};padding-left:0.7rem;margin:0.3rem 0">'
         f'<div style="font-size:1rem;color:#333">{html.escape(label)}</div>'
-        f'<div style="font-size:2.6rem;font-weight:800;line-height:1.15;color:#111">'
-        f'{html.escape(value)}</div>'
+        f'<div class="gt-oneline" style="font-size:clamp(1.8rem,3.4vw,2.6rem);font-weight:800;'
+        f'line-height:1.15;color:#111;overflow:hidden">{html.escape(value)}</div>'
         f'<div style="font-size:0.95rem;color:#444">{html.escape(sub)}</div></div>',
         unsafe_allow_html=True,
     )
