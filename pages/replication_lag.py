@@ -9,6 +9,7 @@ from ui.lag_view import (
     csv_download,
     headline,
     lag_charts,
+    overload_note,
     probe_form,
     progress_bar,
     results_for,
@@ -46,6 +47,7 @@ def live_results() -> None:
     else:
         table, figures = results
         headline(table)
+        overload_note(table)
         lag_charts(figures)
         show_table(table)
 

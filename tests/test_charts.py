@@ -235,3 +235,16 @@ def test_metric_lines_break_where_periods_have_no_datapoint() -> None:
                            "value": [900.0, 950.0, 990.0]})
     trace = charts.metric_timeseries(points, period_s=60).data[0]
     assert len(trace.y) == 4 and np.isnan(trace.y[2]) and trace.connectgaps is False
+
+
+def test_samples_under_emulator_overload_are_grey_crosses_of_their_own() -> None:
+    samples = pd.DataFrame({
+        "source": ["us-west-2"] * 4, "destination": ["eu-west-1"] * 4, "t_s": [0.0, 1.0, 2.0, 3.0],
+        "lag_ms": [510.0, 505.0, 4200.0, 3900.0], "overload": [False, False, True, True],
+    })
+    traces = charts.lag_timeseries(samples).data
+    regular = [t for t in traces if t.legendgroup != "overload"]
+    late = [t for t in traces if t.legendgroup == "overload"]
+    assert [list(t.y) for t in regular] == [[510.0, 505.0]]
+    assert len(late) == 1 and list(late[0].y) == [4200.0, 3900.0] and late[0].marker.symbol == "x"
+    assert late[0].name == "under emulator overload" and late[0].marker.color == charts.OVERLOAD_GREY

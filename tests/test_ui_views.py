@@ -106,3 +106,21 @@ def test_error_headlines_fit_on_a_projector() -> None:
     assert "heal it" in error_text(err) and "**eu-west-1**" in error_text(err)
     slow = RegionUnavailableError("regional API did not answer (timed out)", region="x")
     assert headline_of(slow) == "No answer (timed out)"
+
+
+def test_the_lag_table_counts_samples_under_overload_and_leaves_them_out() -> None:
+    import pandas as pd
+
+    from ui.lag_view import lag_figures, lag_table
+
+    frame = pd.DataFrame({
+        "source": ["us-west-2"] * 4, "destination": ["eu-west-1"] * 4, "status": ["ok"] * 4,
+        "lag_ms": [500.0, 510.0, 4000.0, 4100.0], "width_ms": [2.0] * 4, "t_s": [0.0, 1.0, 2.0, 3.0],
+        "overload": [False, False, True, True],
+    })
+    table = lag_table(frame)
+    (row,) = table.to_dict(orient="records")
+    assert row["under overload"] == 2 and row["samples"] == 4 and row["max ms"] == 510.0
+    ecdf = lag_figures(frame, table, ("us-west-2", "eu-west-1"))["lag_ecdf"]
+    assert max(max(t.x) for t in ecdf.data if t.x is not None and len(t.x)) < 1000  # no backlog in it
+    assert "under overload" not in lag_table(frame.assign(overload=False))

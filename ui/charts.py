@@ -277,6 +277,9 @@ def lag_histogram(
     return projector_layout(fig, title)
 
 
+OVERLOAD_GREY = "#8c8c8c"  # samples the emulator's backlog made: no region's colour
+
+
 def lag_timeseries(
     samples: pd.DataFrame,
     *,
@@ -286,21 +289,35 @@ def lag_timeseries(
     time: str = "t_s",
     title: str = "Lag of each write over time",
     order: Sequence[str] = (),
+    overload: str = "overload",
 ) -> go.Figure:
-    """Lag of each probe write against when it was written (seconds into the run)."""
+    """Lag of each probe write against when it was written (seconds into the run). Samples the
+    probe marked as taken under the emulator's overload (column `overload`) are grey crosses
+    of their own legend entry: they show the emulator's backlog, not AWS-like lag."""
     data = samples.dropna(subset=[value]) if not samples.empty else samples
     if data.empty:
         return empty_figure("No samples yet: run the probe", title)
+    flagged = (data[overload].fillna(False).astype(bool) if overload in data
+               else pd.Series(False, index=data.index))
     canvas = PairCanvas(_pairs_of(data, source, receiving), title, order=order)
+    legend_shown = False
     for pair in canvas.pairs:
-        part = data.loc[(data[source] == pair[0]) & (data[receiving] == pair[1])]
-        part = _thin(part.sort_values(time))
+        in_pair = (data[source] == pair[0]) & (data[receiving] == pair[1])
+        part = _thin(data.loc[in_pair & ~flagged].sort_values(time))
         look = canvas.look(pair)
         canvas.add(go.Scatter(
             x=part[time], y=part[value], mode="markers", name=look["name"],
             legendgroup=look["legendgroup"], showlegend=look["showlegend"],
             marker={"color": look["color"], "size": 9, "symbol": look["symbol"]},
         ), pair)
+        late = data.loc[in_pair & flagged].sort_values(time)
+        if not late.empty:
+            canvas.add(go.Scatter(
+                x=late[time], y=late[value], mode="markers", name="under emulator overload",
+                legendgroup="overload", showlegend=not legend_shown,
+                marker={"color": OVERLOAD_GREY, "size": 9, "symbol": "x"},
+            ), pair)
+            legend_shown = True
     return canvas.finish("seconds into the run", "lag (ms)", rangemode="tozero")
 
 

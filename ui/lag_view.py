@@ -100,13 +100,26 @@ def progress_bar(probe: LagProbe) -> None:
 def lag_table(frame: pd.DataFrame) -> pd.DataFrame:
     """p50/p90/p99 per pair with its physics floor and the median as a multiple of it."""
     table = charts.with_physics_floor(summarize(frame))
-    return table.rename(columns={
+    table = table.rename(columns={
         "source": "from", "destination": "to", "p50_ms": "p50 ms", "p90_ms": "p90 ms",
         "p99_ms": "p99 ms", "max_ms": "max ms", "distance_km": "km",
         "floor_ms": "light in fiber ms", "p50_x_floor": "p50 ÷ light",
-        "mean_width_ms": "± bounds ms",
-    })[["from", "to", "samples", "timeouts", "p50 ms", "p90 ms", "p99 ms", "max ms", "km",
-        "light in fiber ms", "p50 ÷ light", "± bounds ms"]]
+        "mean_width_ms": "± bounds ms", "overloaded": "under overload",
+    })
+    overload = ["under overload"] if table["under overload"].sum() else []
+    return table[["from", "to", "samples", "timeouts", *overload, "p50 ms", "p90 ms", "p99 ms", "max ms",
+                  "km", "light in fiber ms", "p50 ÷ light", "± bounds ms"]]
+
+
+def overload_note(table: pd.DataFrame) -> None:
+    """Said next to the figures when the emulator was behind its lag model during the run."""
+    if "under overload" not in table:
+        return
+    count = int(table["under overload"].sum())
+    st.warning(f"{count} sample{'s were' if count != 1 else ' was'} taken while the emulator delivered "
+               "behind its lag model (too much load on this machine): they measure its backlog, not "
+               "replication lag, so the percentiles leave them out and the time chart shows them as "
+               "grey crosses.", icon=":material/speed:")
 
 
 def show_table(table: pd.DataFrame) -> None:
@@ -140,11 +153,13 @@ def headline(table: pd.DataFrame) -> None:
 def lag_figures(frame: pd.DataFrame, table: pd.DataFrame,
                 order: tuple[str, ...]) -> dict[str, go.Figure]:
     """ECDF, time series and histogram; with many pairs, panels per source and matrices."""
-    ok = frame[frame["status"] == "ok"]
+    # The ECDF and histogram leave out what the percentiles leave out: samples under overload.
+    clean = frame[~frame["overload"].fillna(False).astype(bool)] if "overload" in frame else frame
+    ok = clean[clean["status"] == "ok"]
     pairs = {(str(a), str(b)) for a, b in zip(frame["source"], frame["destination"],
                                                 strict=True)}
-    figures = {"lag_ecdf": charts.lag_ecdf(frame, charts.physics_floors(pairs), order=order),
-               "lag_ts": charts.lag_timeseries(ok, order=order)}
+    figures = {"lag_ecdf": charts.lag_ecdf(clean, charts.physics_floors(pairs), order=order),
+               "lag_ts": charts.lag_timeseries(frame[frame["status"] == "ok"], order=order)}
     if len(pairs) <= charts.MAX_OVERLAID_PAIRS:
         figures["lag_hist"] = charts.lag_histogram(ok)
         return figures  # beyond two pairs, matrices say more than a histogram per pair
