@@ -6,6 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from gtcore.consistency import REGION_SETS, read_mode_anywhere, strong_members_problem
+from gtcore.errors import GtError
 from gtcore.experiments.side_by_side import LABELS, MODES, US, ModeResult, SideBySide
 from gtcore.target import Target
 from ui import session
@@ -90,3 +92,66 @@ def aws_notice() -> None:
     st.info("This demo runs on the local emulator only: it takes a region off the network, which cannot be "
             "done to AWS, and it creates two global tables (one of them MRSC, in three US regions). "
             "Switch the sidebar's target to the emulator to run it.", icon=":material/info:")
+
+
+def mode_words(consistency: str | None, witnesses: dict[str, str] | None = None) -> str:
+    """How a table's mode reads on a screen: 'MRSC (strong consistency), witness us-east-2'."""
+    if consistency is None:
+        return ""
+    kind = "strong" if consistency == "STRONG" else "eventual"
+    words = f"{LABELS.get(consistency, consistency)} ({kind} consistency)"
+    if witnesses:
+        words += ", witness " + ", ".join(f"{r} {s.lower()}" for r, s in sorted(witnesses.items()))
+    return words
+
+
+def report_mode(report: Any) -> str:
+    """The mode the status report read (from the first region that could read the table)."""
+    readable = [r for r in report.regions if not r.error and r.consistency]
+    return mode_words(readable[0].consistency, readable[0].witnesses) if readable else ""
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _mode_of(endpoint: str | None, table: str, regions: tuple[str, ...], profile: str | None) -> str:
+    conn = session.connection_for(Target(regions=regions, table=table, endpoint=endpoint, profile=profile))
+    try:
+        mode = read_mode_anywhere(conn, table, regions)
+    except GtError:  # the header says nothing rather than fail: the page shows the real error
+        return ""
+    return mode_words("STRONG" if mode.strong else "EVENTUAL", mode.witnesses)
+
+
+def header_mode() -> str:
+    """' · MRSC (strong consistency)' for the page header's table line (re-read every 30 s)."""
+    try:
+        t = session.target()
+    except GtError:  # no target yet (e.g. a bad profile): the page says why
+        return ""
+    words = _mode_of(t.endpoint, t.table, t.regions, t.profile)
+    return f" · {words}" if words else ""
+
+
+NO_WITNESS = "no witness"
+
+
+def mode_picker(regions: tuple[str, ...], disabled: bool) -> str | None:
+    """The Setup page's choice of MREC (default) or MRSC, with a witness; returns why the chosen
+    mode cannot be set up on ``regions`` (None when it can)."""
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    left.radio("Consistency mode", list(LABELS), format_func=mode_words,
+               key="setup_consistency", horizontal=True, disabled=disabled,
+               help="fixed when the replicas are created: to change it, tear the table down first")
+    strong = st.session_state.get("setup_consistency") == "STRONG"
+    spare = [r for regions_ in REGION_SETS.values() for r in regions_ if r not in regions]
+    right.selectbox("MRSC witness", [NO_WITNESS, *spare], key="setup_witness", disabled=disabled or not strong,
+                    help="two replicas and a witness (it holds no readable table) instead of three replicas")
+    if not strong:
+        return None
+    return strong_members_problem(regions, chosen_mode()[1])
+
+
+def chosen_mode() -> tuple[str, str | None]:
+    """(consistency, witness) as the Setup page's picker says."""
+    consistency = st.session_state.get("setup_consistency", "EVENTUAL")
+    witness = st.session_state.get("setup_witness", NO_WITNESS)
+    return consistency, (witness if consistency == "STRONG" and witness != NO_WITNESS else None)

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from ui import session
+from ui.consistency_view import header_mode
 
 
 def region_columns(regions: Sequence[str], per_row: int = 3,
@@ -42,5 +43,5 @@ def page_header(title: str, story: str) -> None:
     st.markdown(story)
     c = session.choice()
     where = "the local emulator" if c.is_emulator else "AWS"
-    st.caption(f"Table `{c.table}` in {', '.join(c.regions)} on {where}"
+    st.caption(f"Table `{c.table}` in {', '.join(c.regions)} on {where}" + header_mode()
                + (" · read-only" if session.read_only() else ""))

@@ -20,6 +20,7 @@ from gtcore.workshop import (
     teardown_workshop,
 )
 from ui import session
+from ui.consistency_view import chosen_mode
 from ui.messages import show_error
 
 Job = Callable[[Callable[[WorkshopProgress], None]], WorkshopReport]
@@ -64,8 +65,10 @@ def report_table(report: WorkshopReport) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def provision_job(conn: Connection, *, load_data: bool = True) -> Job:
-    return lambda progress: provision_workshop(conn, progress=progress, load_data=load_data)
+def provision_job(conn: Connection, *, load_data: bool = True, consistency: str = "EVENTUAL",
+                  witness: str | None = None) -> Job:
+    return lambda progress: provision_workshop(conn, progress=progress, load_data=load_data,
+                                               consistency=consistency, witness=witness)
 
 
 def teardown_job(conn: Connection) -> Job:
@@ -128,7 +131,8 @@ def run_requested_job() -> None:
         show_error(err)
         return
     if job == "setup":
-        run_with_progress("Setting up the workshop", provision_job(conn))
+        consistency, witness = chosen_mode()
+        run_with_progress("Setting up the workshop", provision_job(conn, consistency=consistency, witness=witness))
     elif job == "teardown":
         run_with_progress("Tearing down", teardown_job(conn))
     elif job.startswith("add:"):
