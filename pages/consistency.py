@@ -18,7 +18,6 @@ page_header(
 if not session.choice().is_emulator:
     aws_notice()
 else:
-    intro()
     st.button("Run the demo", type="primary", icon=":material/compare:", key="consistency_go",
               on_click=start, disabled=is_running(current()))
 
@@ -31,3 +30,4 @@ else:
         verdicts(demo)
 
     demo_view()
+    intro()

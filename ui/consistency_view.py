@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import streamlit as st
@@ -15,7 +16,6 @@ from ui.messages import show_error
 
 KEY = "consistency_demo"
 PHASES = {"setup": 0.1, "conflict": 0.4, "drill": 0.7, "done": 1.0, "failed": 1.0}
-PROMISE = {"EVENTUAL": "one acknowledged write silently lost", "STRONG": "one write rejected and retried, nothing lost"}
 
 
 def current() -> SideBySide | None:
@@ -54,38 +54,49 @@ def _ms(value: Any) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
 
 
-def verdict_column(result: ModeResult) -> None:
-    """One mode's figures, large: what the conflict and the region failure did to it."""
-    st.markdown(f"## {result.label} · `{result.table}`")
-    st.caption(f"{'strong' if result.consistency == 'STRONG' else 'eventual'} consistency — "
-               f"expected: {PROMISE[result.consistency]}")
-    c = result.conflict
-    if c is None:
-        st.caption("conflict: waiting")
-        return
-    lost, rejected = c["lost_writes"], c["writes_rejected"]
-    left, right = st.columns(2)
-    left.metric("Writes lost", lost, border=True)
-    right.metric("Writes rejected", rejected, border=True)
-    left.metric("Write latency p50", _ms(c["write_latency_ms_p50"]), border=True)
-    right.metric("Write latency p99", _ms(c["write_latency_ms_p99"]), border=True)
-    (st.error if lost else st.success)(c["said"])
-    d = result.drill
-    if d is None:
-        st.caption("region failure: waiting")
-        return
-    left, right = st.columns(2)
-    left.metric("RPO at failover", f"{d['failover_lost']} writes", _ms(d["failover_rpo_ms"]),
-                delta_color="off", border=True)
-    right.metric("RTO", _ms(d["rto_ms"]), border=True)
-    (st.error if d["lost_acked"] or d["failover_lost"] else st.success)(d["said"])
+ROWS: list[tuple[str, str, Any]] = [  # (label, key, pick from a ModeResult)
+    ("Conflicts seen", "conflicts", lambda r: r.conflict and r.conflict["conflicts"]),
+    ("Writes lost", "lost", lambda r: r.conflict and r.conflict["lost_writes"]),
+    ("Writes rejected (retried)", "rejected", lambda r: r.conflict and r.conflict["writes_rejected"]),
+    ("Write latency p50", "p50", lambda r: r.conflict and _ms(r.conflict["write_latency_ms_p50"])),
+    ("Write latency p99", "p99", lambda r: r.conflict and _ms(r.conflict["write_latency_ms_p99"])),
+    ("RPO at failover", "rpo", lambda r: r.drill and f"{r.drill['failover_lost']} writes · "
+     f"{_ms(r.drill['failover_rpo_ms'])}"),
+    ("Acknowledged, lost for good", "lost_acked", lambda r: r.drill and r.drill["lost_acked"]),
+    ("RTO", "rto", lambda r: r.drill and _ms(r.drill["rto_ms"])),
+]
+WAITING = "…"
+
+
+def verdict_rows(results: dict[str, ModeResult]) -> list[tuple[str, str, list[str]]]:
+    """(label, key, [MREC value, MRSC value]) for every figure; '…' until that part has run."""
+    def shown(value: Any) -> str:
+        return WAITING if value is None else str(value)
+
+    return [(label, key, [shown(pick(results[mode])) for mode in MODES]) for label, key, pick in ROWS]
+
+
+def verdict_table_html(results: dict[str, ModeResult]) -> str:
+    """One large table, MREC next to MRSC, readable from the back of a room at 1024x768."""
+    head = "".join(f"<th style='text-align:right' title='table {MODES[m]}'>{LABELS[m]}</th>" for m in MODES)
+    body = ""
+    for label, key, values in verdict_rows(results):
+        cells = "".join(f"<td style='text-align:right' data-verdict='{LABELS[m]}-{key}'>{html.escape(v)}</td>"
+                        for m, v in zip(MODES, values, strict=True))
+        body += f"<tr><td>{html.escape(label)}</td>{cells}</tr>"
+    return (f"<table style='width:100%;font-size:1.35rem'><tr><th></th>{head}</tr>{body}</table>")
 
 
 def verdicts(demo: SideBySide) -> None:
     state = demo.state()
+    st.markdown(verdict_table_html(state.results), unsafe_allow_html=True)
     for column, mode in zip(st.columns(2, gap="large"), MODES, strict=True):
+        result = state.results[mode]
         with column:
-            verdict_column(state.results[mode])
+            for part in (result.conflict, result.drill):
+                if part is not None:
+                    lost = part.get("lost_writes") or part.get("lost_acked") or part.get("failover_lost")
+                    (st.error if lost else st.success)(f"**{result.label}:** {part['said']}")
 
 
 def aws_notice() -> None:
