@@ -40,5 +40,5 @@ def test_side_by_side_demo_shows_both_verdicts_at_1024x768(small: Page, server: 
     expect(small.get_by_text("silently lost").first).to_be_visible()
     small.get_by_role("button", name="Run the demo").scroll_into_view_if_needed()
     small.screenshot(path=str(SHOTS / "consistency-1024x768.png"))
-    small.locator("[data-verdict='MREC-conflicts']").scroll_into_view_if_needed()
+    small.locator("[data-verdict='MREC-conflicts']").evaluate("e => e.scrollIntoView({block: 'center'})")
     small.screenshot(path=str(SHOTS / "consistency-1024x768-verdicts.png"))
