@@ -40,7 +40,8 @@ def intro() -> None:
     tables = " and ".join(f"`{table}` ({LABELS[mode]})" for mode, table in MODES.items())
     st.markdown(f"Two copies of the workshop's table in the same three US regions ({', '.join(US)}): {tables}. "
                 "**Run the demo** sets them up on the local emulator when they are missing (running it again "
-                "reuses them), then runs the same conflict and the same region failure on both.")
+                "reuses them), then runs the same conflict and the same region failure on both. The failure is the "
+                f"emulator's: {US[0]} goes off the network for a few seconds, for every table on it.")
 
 
 def progress(demo: SideBySide) -> None:
