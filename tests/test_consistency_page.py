@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gtcore.consistency import read_mode
-from gtcore.experiments.side_by_side import US
+from gtcore.experiments.side_by_side import MODES, US, ModeResult
 from gtcore.target import Connection, Target
 from gtcore.workshop import teardown_workshop
 from tests.test_pages import assert_clean, open_app, texts
-from ui.consistency_view import WAITING
+from ui.consistency_view import WAITING, verdict_rows
 from ui.session import Choice
 
 PAGE = "pages/consistency.py"
@@ -82,6 +82,8 @@ def test_setup_page_creates_an_mrsc_table_and_every_page_names_its_mode(emulator
         desc = conn.client("dynamodb", "us-east-1").describe_table(TableName=own.table)["Table"]
         assert desc["MultiRegionConsistency"] == "STRONG"
         assert read_mode(conn, own.table, "us-east-2").strong
+        at.run()  # the header comes before the job on the page: the next run reads the new mode
+        assert "MRSC (strong consistency)" in at.caption[0].value
         at = open_app(own)  # Status says so too
         assert "MRSC (strong consistency)" in texts(at)
     finally:
@@ -97,3 +99,36 @@ def test_setup_page_says_why_mrsc_cannot_span_two_region_sets(emulator, emulator
     at.selectbox(key="setup_witness").set_value("us-east-1").run()
     assert "must all be in one Region set" in texts(at)
     assert at.button(key="setup_run").disabled
+
+
+@pytest.mark.slow
+def test_setup_page_creates_an_mrsc_table_of_two_replicas_and_a_witness(emulator, emulator_env) -> None:
+    two = US[:2]
+    own = Choice(mode="emulator", regions=two, table=f"gt-witness-{uuid.uuid4().hex[:6]}")
+    conn = Connection(Target(regions=two, table=own.table, endpoint=emulator.endpoint))
+    try:
+        at = open_app(own, "pages/setup.py")
+        at.button(key="teardown_ask").click().run()
+        at.button(key="teardown_yes").click().run()
+        at.radio(key="setup_consistency").set_value("STRONG").run()
+        at.selectbox(key="setup_witness").set_value(US[2]).run()
+        at.button(key="setup_run").click().run()
+        assert_clean(at)
+        assert not at.error, [e.value for e in at.error]
+        mode = read_mode(conn, own.table, US[0])
+        assert mode.strong and list(mode.witnesses) == [US[2]]
+        at.run()
+        assert f"witness {US[2]} active" in at.caption[0].value
+    finally:
+        teardown_workshop(conn)
+
+
+def test_verdict_rows_wait_for_each_part_and_show_zero_as_zero() -> None:
+    results = {mode: ModeResult(mode, table) for mode, table in MODES.items()}
+    assert all(values == [WAITING, WAITING] for _, _, values in verdict_rows(results))
+    results["STRONG"].conflict = {"conflicts": 3, "lost_writes": 0, "writes_rejected": 4,
+                                  "write_latency_ms_p50": 104.6, "write_latency_ms_p99": None}
+    rows = {key: values for _, key, values in verdict_rows(results)}
+    assert rows["lost"] == [WAITING, "0"] and rows["rejected"] == [WAITING, "4"]
+    assert rows["p50"] == [WAITING, "105 ms"] and rows["p99"] == [WAITING, "–"]
+    assert rows["rto"] == [WAITING, WAITING]

@@ -133,6 +133,11 @@ def _mode_of(endpoint: str | None, table: str, regions: tuple[str, ...], profile
     return mode_words("STRONG" if mode.strong else "EVENTUAL", mode.witnesses)
 
 
+def forget_modes() -> None:
+    """After setup or teardown: the next header reads the mode again."""
+    _mode_of.clear()
+
+
 def header_mode() -> str:
     """' · MRSC (strong consistency)' for the page header's table line (re-read every 30 s)."""
     try:

@@ -20,7 +20,7 @@ from gtcore.workshop import (
     teardown_workshop,
 )
 from ui import session
-from ui.consistency_view import chosen_mode
+from ui.consistency_view import chosen_mode, forget_modes
 from ui.messages import show_error
 
 Job = Callable[[Callable[[WorkshopProgress], None]], WorkshopReport]
@@ -121,6 +121,7 @@ def run_requested_job() -> None:
     job = st.session_state.pop(JOB_KEY, None)
     if job is None:
         return
+    forget_modes()  # the job may create or delete the table: the headers read its mode again
     try:
         conn = session.connection()
         if job.startswith("remove:"):  # ask through a target that still lists the region
