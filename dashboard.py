@@ -53,6 +53,7 @@ PAGES = {
         st.Page("pages/conflicts.py", title="Conflicts", icon=":material/call_split:"),
         st.Page("pages/region_failure.py", title="Region failure",
                 icon=":material/power_off:"),
+        st.Page("pages/consistency.py", title="MREC vs MRSC", icon=":material/compare:"),
     ],
     "Watch replication": [
         st.Page("pages/replication_lag.py", title="Replication lag", icon=":material/timer:"),

@@ -7,6 +7,7 @@ import streamlit as st
 from gtcore.regions import REGIONS
 from ui import session
 from ui.catalog_view import catalog_grid
+from ui.consistency_view import mode_picker
 from ui.home import region_cards, status_report
 from ui.layout import page_header
 from ui.setup_view import add_region, ask_for, remove_region, run_requested_job
@@ -27,7 +28,11 @@ st.subheader("Where things stand")
 standing = st.container()  # filled last, so it shows what the buttons below just did
 
 st.subheader("Set up everything")
-st.button("Set up the workshop", type="primary", icon=":material/build:", disabled=read_only,
+problem = mode_picker(choice.regions, read_only)
+if problem:
+    st.warning(f"MRSC cannot be set up on these regions: {problem}. Pick them in the sidebar.",
+               icon=":material/rule:")
+st.button("Set up the workshop", type="primary", icon=":material/build:", disabled=read_only or bool(problem),
           key="setup_run", on_click=ask_for, args=("setup",))
 run_requested_job("setup")
 

@@ -11,6 +11,7 @@ from gtcore.probes.status import LEGACY_NOTE, RegionStatus, StatusReport
 from ui import session
 from ui.api_url_view import api_url_block
 from ui.charts import region_bars
+from ui.consistency_view import report_mode
 from ui.layout import region_columns
 from ui.messages import screen_words, show_error
 from ui.widgets import chip_html, plot, region_header
@@ -53,6 +54,8 @@ def _status_pill(colour: str, words: str) -> str:
 
 
 def summary_banner(report: StatusReport) -> None:
+    if mode := report_mode(report):
+        st.markdown(f"**Consistency mode:** {mode}")
     if report.ok:
         st.success(f"All {len(report.regions)} regions healthy and replicating: a write in any "
                    "of them reaches the others within seconds.", icon=":material/check_circle:")

@@ -10,6 +10,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from ui import session
 from ui.aws_access import stop_without_credentials
+from ui.consistency_view import header_mode
 
 
 def region_columns(regions: Sequence[str], per_row: int = 3,
@@ -43,6 +44,6 @@ def page_header(title: str, story: str) -> None:
     st.markdown(story)
     c = session.choice()
     where = "the local emulator" if c.is_emulator else "AWS"
-    st.caption(f"Table `{c.table}` in {', '.join(c.regions)} on {where}"
+    st.caption(f"Table `{c.table}` in {', '.join(c.regions)} on {where}" + header_mode()
                + (" · read-only" if session.read_only() else ""))
     stop_without_credentials()

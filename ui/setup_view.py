@@ -21,6 +21,7 @@ from gtcore.workshop import (
 )
 from gtcore.workshop.report import CHANGED
 from ui import session
+from ui.consistency_view import chosen_mode, forget_modes
 from ui.messages import screen_words, show_error
 
 Job = Callable[[Callable[[WorkshopProgress], None]], WorkshopReport]
@@ -80,8 +81,10 @@ def report_table(report: WorkshopReport) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def provision_job(conn: Connection, *, load_data: bool = True) -> Job:
-    return lambda progress: provision_workshop(conn, progress=progress, load_data=load_data)
+def provision_job(conn: Connection, *, load_data: bool = True, consistency: str = "EVENTUAL",
+                  witness: str | None = None) -> Job:
+    return lambda progress: provision_workshop(conn, progress=progress, load_data=load_data,
+                                               consistency=consistency, witness=witness)
 
 
 def teardown_job(conn: Connection) -> Job:
@@ -137,6 +140,7 @@ def run_requested_job(kind: str) -> None:
     if job is None or job.split(":", 1)[0] != kind:
         return
     del st.session_state[JOB_KEY]
+    forget_modes()  # the job may create or delete the table: the headers read its mode again
     try:
         conn = session.connection()
         if job.startswith("remove:"):  # ask through a target that still lists the region
@@ -147,7 +151,8 @@ def run_requested_job(kind: str) -> None:
         show_error(err)
         return
     if job == "setup":
-        run_with_progress("Setting up the workshop", provision_job(conn))
+        consistency, witness = chosen_mode()
+        run_with_progress("Setting up the workshop", provision_job(conn, consistency=consistency, witness=witness))
     elif job == "teardown":
         run_with_progress("Tearing down", teardown_job(conn))
     elif job.startswith("add:"):
