@@ -58,9 +58,9 @@ def test_side_by_side_demo_shows_mrec_losing_and_mrsc_rejecting(emulator, emulat
     assert "silently lost" in texts(at)
 
 
-def test_demo_page_on_aws_creates_nothing(emulator_env) -> None:
-    # a profile that does not exist: the page is judged without any traffic leaving loopback
-    at = open_app(Choice(mode="aws", regions=US, table="global-serverless", profile="no-such-profile-gt"), PAGE)
+def test_demo_page_on_aws_creates_nothing(emulator_env, offline_aws_profile: str) -> None:
+    # made-up keys and a closed loopback endpoint: the page draws, and no traffic leaves loopback
+    at = open_app(Choice(mode="aws", regions=US, table="global-serverless", profile=offline_aws_profile), PAGE)
     assert "emulator only" in texts(at)
     assert not [b for b in at.button if b.key == "consistency_go"]
 
