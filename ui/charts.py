@@ -8,6 +8,10 @@ receiving region, so "colour = where the write came from" holds on every chart.
 
 Inputs are pandas DataFrames with documented columns; builders never mutate them and cope with
 empty frames (an empty chart with a message in the middle).
+
+Why one module of this size: every builder shares the projector style and `PairCanvas` (the
+panel and legend layout that lets any chart go from overlaid pairs to small multiples), and each
+builder is a short pure function; splitting them per page would scatter that one look.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ writes are synchronous; AWS documents the metric for MREC only).
 Limits of the emulation, said plainly: PartiQL writes to an MRSC table are refused (the emulator
 cannot see which items a statement will write before it runs); BatchWriteItem conflicts fail the
 whole batch (AWS does not say whether it returns them as UnprocessedItems).
+
+Why one module of this size: the control plane and the data plane share the membership and the
+per-item quorum state under one lock; the region-set rules live apart (:mod:`gtcore.consistency`).
 """
 
 from __future__ import annotations

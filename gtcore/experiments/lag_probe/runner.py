@@ -15,6 +15,10 @@ change in the history; samples taken meanwhile are marked (see the checker).
 
 A run keeps every request in its history (about 20-50 operations per sample), and deletes its
 probe items at the end (the TTL attribute is the fall-back).
+
+Why one module of this size: the writer, the reader pool, the adaptive schedule and the overload
+watcher share one run's state and lock (what is in flight, what each reader owes); the parts that
+stand alone already live apart (config, checker, visibility).
 """
 
 from __future__ import annotations
