@@ -9,33 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, IDLE, PAGES, SHOTS, dashboard
 
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 pytestmark = pytest.mark.slow  # a streamlit server and chromium: seconds per test
-PAGES = {
-    "": "Global Tables at a glance",
-    "setup": "Setup",
-    "replicas_live": "Replicas live",
-    "conflicts": "Conflicts",
-    "region_failure": "Region failure",
-    "replication_lag": "Replication lag",
-    "cloudwatch": "CloudWatch ReplicationLatency",
-    "data_explorer": "Data explorer",
-}
 
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
@@ -47,45 +26,11 @@ if not CHROMIUM.exists():
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run dashboard.py` on a free loopback port, with its embedded emulator."""
-    port = free_port()
-    home = tmp_path_factory.mktemp("gtcore-home")
-    env = {**os.environ, "GTCORE_HOME": str(home)}
-    env.pop("GT_TARGET", None)
-    env.pop("GT_CONFIG", None)
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                assert proc.poll() is None, "streamlit exited; see its log"
-                assert time.monotonic() < deadline, "streamlit did not come up in 60 s"
-                time.sleep(0.2)
+    with dashboard(tmp_path_factory.mktemp("streamlit")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

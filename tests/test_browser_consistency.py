@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, SHOTS
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, no_exceptions, server, settle  # noqa: F401
+from tests.test_browser import no_exceptions, server, settle  # noqa: F401
 from ui.consistency_view import WAITING
 
 pytestmark = pytest.mark.slow

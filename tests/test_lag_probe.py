@@ -319,11 +319,17 @@ def test_missing_table_fails_the_run_with_a_clear_error(emulator, unique_table) 
     assert set(probe.frame()["status"]) == {"write_failed"}
 
 
-def test_probe_cli(emulator, probe_conn, capsys, tmp_path) -> None:
+def test_probe_cli(make_emulator, unique_table, capsys, tmp_path) -> None:
+    """Exit codes of `gtcore probe`, on a private emulator: the session's carries other tests'
+    deliveries, whose lateness can mark every sample as taken under overload."""
+    from emulator_helpers import make_global
+
     from gtcore.cli import main
 
-    base = ["--endpoint", emulator.endpoint, "--regions", ",".join(REGIONS),
-            "--table", probe_conn.target.table, "probe", "--samples", "3", "--rate", "10"]
+    emu = make_emulator()
+    make_global(emu.endpoint, unique_table, REGIONS)
+    base = ["--endpoint", emu.endpoint, "--regions", ",".join(REGIONS),
+            "--table", unique_table, "probe", "--samples", "3", "--rate", "10"]
     out_csv = tmp_path / "lag.csv"
     assert main([*base, "--out", str(out_csv), "--max-lag-ms", "2000"]) == 0
     text = capsys.readouterr().out

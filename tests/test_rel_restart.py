@@ -65,7 +65,7 @@ def test_fresh_dashboard_shows_a_throttle_left_by_a_killed_process_and_restores_
     at.switch_page("pages/region_failure.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert "THROTTLED" in _text(at) or "throttled" in _text(at)
-    assert "will restore reserved concurrency 7" in _text(at)
+    assert "puts back reserved concurrency 7" in _text(at)
     at.button(key="restore_eu-west-1_ask").click().run()
     at.button(key="restore_eu-west-1_yes").click().run()
     assert not at.exception, [e.value for e in at.exception]

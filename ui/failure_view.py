@@ -92,7 +92,9 @@ def throttle_line(t: ThrottleState) -> str:
            else f"reserved concurrency {t.reserved}")
     text = f"Function `{t.function}`: {now}"
     if t.marked:
-        text += "; **Restore** puts back what it had before the throttle"
+        before = (f"reserved concurrency {t.previous}" if str(t.previous).isdigit()
+                  else "unreserved account concurrency")
+        text += f"; **Restore** puts back {before}, what it had before the throttle"
     return text
 
 
