@@ -4,6 +4,7 @@ presented as AWS-like lag: in the samples, their exports and re-checks, and the 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from test_lag_probe import REGIONS, _simulate, probe_conn  # noqa: F401  (fixture)
@@ -88,7 +89,11 @@ def test_a_probe_run_marks_what_it_measured_while_the_emulator_was_behind(emulat
     try:
         held.wait(5)
         probe.start()
-        threading.Event().wait(1.2)  # past the model, the threshold and two overload polls
+        deadline = time.monotonic() + 10  # the probe's writes may start late on a loaded machine
+        while not emulator.overload()["behind"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert emulator.overload()["behind"], "the held lock never made delivery late"
+        threading.Event().wait(1.2)  # two of the probe's overload polls see it
     finally:
         release.set()
         blocker.join()
